@@ -1,0 +1,179 @@
+import { hostname } from 'node:os';
+import { envSchema, type Env } from './schema.js';
+
+/** The validated, frozen configuration every component receives. Built only by `loadConfig`. */
+export interface Config {
+  readonly podName: string;
+  readonly podNamespace: string | undefined;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly managementPort: number;
+    readonly allowedOrigins: readonly string[] | undefined;
+    readonly trustedProxies: readonly string[];
+    readonly connectRatePerSecond: number;
+    readonly connectRateBurst: number;
+    readonly maxConnections: number;
+    readonly maxConnectionsPerUser: number;
+    readonly clientMessagesPerSecond: number;
+    readonly clientMessagesBurst: number;
+    readonly clientRateLimitStrikes: number;
+    readonly maxPayloadBytes: number;
+    readonly maxBackpressureBytes: number;
+    readonly malformedFrameLimit: number;
+    readonly heartbeatIntervalMs: number;
+    readonly heartbeatTimeoutMs: number;
+  };
+  readonly auth: {
+    readonly secret: string | undefined;
+    readonly publicKeyPem: string | undefined;
+    readonly jwksUrl: string | undefined;
+    readonly jwksCacheMs: number;
+    readonly jwksCooldownMs: number;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly clockToleranceSeconds: number;
+    readonly orgClaim: string;
+    readonly maxTokenBytes: number;
+    /** Set only in embedded mode with no key configured: a generated development secret lives here. */
+    readonly devSecretFile: string | undefined;
+  };
+  readonly redis: {
+    readonly url: string;
+    readonly keyPrefix: string;
+  } | undefined;
+  readonly membership: {
+    readonly revocationTtlSeconds: number;
+  };
+  readonly amqp: {
+    readonly url: string;
+    readonly exchange: string;
+    readonly deadLetterExchange: string;
+    readonly queueName: string;
+    readonly queueExpiresMs: number;
+    readonly queueMaxLength: number;
+    readonly prefetch: number;
+    readonly reconnectMinMs: number;
+    readonly reconnectMaxMs: number;
+    readonly canaryIntervalMs: number;
+  } | undefined;
+  readonly lifecycle: {
+    readonly shutdownTimeoutMs: number;
+    readonly drainWindowMs: number;
+  };
+  /** No Redis and no RabbitMQ: single node, in-memory stores, local event source. */
+  readonly embedded: boolean;
+  readonly devPublishEnabled: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Validates the environment and returns a frozen Config. Throws one ConfigError naming every bad
+ * variable. Empty strings count as unset (Kubernetes often renders unset values as "").
+ */
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = environment[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim();
+  }
+  const parsed = envSchema.safeParse(input);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = issue.path.join('.');
+      const shown = name.startsWith('JWT_SECRET') || name.startsWith('AMQP_URL') || name.startsWith('REDIS_URL') ? '' : ` (got ${JSON.stringify(input[name])})`;
+      problems.push(`${name}: ${issue.message}${shown}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const env = parsed.data;
+  const embedded = env.REDIS_URL === undefined && env.AMQP_URL === undefined;
+  const hasKey = env.JWT_SECRET !== undefined || env.JWT_PUBLIC_KEY !== undefined || env.JWT_JWKS_URL !== undefined;
+
+  if (!hasKey && !embedded) problems.push('JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_URL: at least one is required when REDIS_URL or AMQP_URL is set');
+  if (env.PORT === env.MANAGEMENT_PORT) problems.push(`MANAGEMENT_PORT: must differ from PORT (${env.PORT})`);
+  if (env.HEARTBEAT_INTERVAL_MS >= env.HEARTBEAT_TIMEOUT_MS) problems.push('HEARTBEAT_INTERVAL_MS: must be lower than HEARTBEAT_TIMEOUT_MS');
+  if (env.AMQP_RECONNECT_MIN_MS > env.AMQP_RECONNECT_MAX_MS) problems.push('AMQP_RECONNECT_MIN_MS: must not exceed AMQP_RECONNECT_MAX_MS');
+  if (env.DRAIN_WINDOW_MS + 1_000 > env.SHUTDOWN_TIMEOUT_MS) problems.push('DRAIN_WINDOW_MS: must leave at least 1000 ms of SHUTDOWN_TIMEOUT_MS for closing dependencies');
+  if (env.MAX_CONNECTIONS_PER_USER > env.MAX_CONNECTIONS) problems.push('MAX_CONNECTIONS_PER_USER: must not exceed MAX_CONNECTIONS');
+  if (env.CLIENT_MESSAGES_BURST < 1) problems.push('CLIENT_MESSAGES_BURST: must be at least 1');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const podName = env.POD_NAME ?? sanitizePodName(hostname());
+  const config: Config = {
+    podName,
+    podNamespace: env.POD_NAMESPACE,
+    logLevel: env.LOG_LEVEL,
+    server: {
+      host: env.HOST,
+      port: env.PORT,
+      managementPort: env.MANAGEMENT_PORT,
+      allowedOrigins: env.ALLOWED_ORIGINS,
+      trustedProxies: env.TRUSTED_PROXIES,
+      connectRatePerSecond: env.CONNECT_RATE_PER_SECOND,
+      connectRateBurst: env.CONNECT_RATE_BURST,
+      maxConnections: env.MAX_CONNECTIONS,
+      maxConnectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
+      clientMessagesPerSecond: env.CLIENT_MESSAGES_PER_SECOND,
+      clientMessagesBurst: env.CLIENT_MESSAGES_BURST,
+      clientRateLimitStrikes: env.CLIENT_RATE_LIMIT_STRIKES,
+      maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
+      maxBackpressureBytes: env.MAX_BACKPRESSURE_BYTES,
+      malformedFrameLimit: env.MALFORMED_FRAME_LIMIT,
+      heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
+      heartbeatTimeoutMs: env.HEARTBEAT_TIMEOUT_MS,
+    },
+    auth: {
+      secret: env.JWT_SECRET,
+      publicKeyPem: env.JWT_PUBLIC_KEY,
+      jwksUrl: env.JWT_JWKS_URL,
+      jwksCacheMs: env.JWT_JWKS_CACHE_MS,
+      jwksCooldownMs: env.JWT_JWKS_COOLDOWN_MS,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+      orgClaim: env.JWT_ORG_CLAIM,
+      maxTokenBytes: env.JWT_MAX_TOKEN_BYTES,
+      devSecretFile: hasKey ? undefined : env.DEV_SECRET_FILE,
+    },
+    redis: env.REDIS_URL === undefined ? undefined : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    membership: { revocationTtlSeconds: env.MEMBERSHIP_REVOCATION_TTL_SECONDS },
+    amqp: env.AMQP_URL === undefined ? undefined : {
+      url: env.AMQP_URL,
+      exchange: env.AMQP_EXCHANGE,
+      deadLetterExchange: env.AMQP_DEAD_LETTER_EXCHANGE ?? `${env.AMQP_EXCHANGE}.dead-letter`,
+      queueName: `${env.AMQP_QUEUE_PREFIX}${podName}`,
+      queueExpiresMs: env.AMQP_QUEUE_EXPIRES_MS,
+      queueMaxLength: env.AMQP_QUEUE_MAX_LENGTH,
+      prefetch: env.AMQP_PREFETCH,
+      reconnectMinMs: env.AMQP_RECONNECT_MIN_MS,
+      reconnectMaxMs: env.AMQP_RECONNECT_MAX_MS,
+      canaryIntervalMs: env.READINESS_CANARY_INTERVAL_MS,
+    },
+    lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainWindowMs: env.DRAIN_WINDOW_MS },
+    embedded,
+    devPublishEnabled: env.DEV_PUBLISH_ENABLED ?? embedded,
+  };
+  return deepFreeze(config);
+}
+
+function sanitizePodName(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 200);
+  return cleaned.length > 0 ? cleaned : 'gateway';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

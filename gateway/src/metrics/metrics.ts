@@ -1,0 +1,102 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'orgcast_';
+
+export type RefusalReason =
+  | 'unauthorized'
+  | 'forbidden_origin'
+  | 'rate_limited'
+  | 'user_limit'
+  | 'at_capacity'
+  | 'draining'
+  | 'not_found';
+
+export type CloseReason =
+  | 'client'
+  | 'slow_consumer'
+  | 'heartbeat_timeout'
+  | 'rate_limited'
+  | 'token_expired'
+  | 'protocol_violation'
+  | 'revoked'
+  | 'user_limit'
+  | 'rebalance'
+  | 'shutdown';
+
+export type AuthFailureReason =
+  | 'missing'
+  | 'too_large'
+  | 'malformed'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'key_unavailable'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'claims';
+
+export type DeadLetterReason = 'malformed_json' | 'missing_organization' | 'invalid_shape' | 'unknown_event_type';
+
+/** One label set, every label required: a counter cannot be bumped with a forgotten label. */
+export interface Labelled<L extends string> {
+  inc(labels: Record<L, string>, value?: number): void;
+}
+
+function labelled<L extends string>(counter: Counter<L>): Labelled<L> {
+  return { inc: (labels, value = 1) => counter.inc(labels, value) };
+}
+
+/** All gateway metrics, on an injected registry (never the global one). */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly connections: Gauge;
+  readonly maxConnections: Gauge;
+  readonly ready: Gauge;
+  readonly connectionsAccepted: Counter;
+  readonly connectionsRefused: Labelled<'reason'>;
+  readonly connectionsClosed: Labelled<'reason'>;
+  readonly authFailures: Labelled<'reason'>;
+  readonly clientMessages: Labelled<'event_type'>;
+  readonly clientErrors: Labelled<'code'>;
+  readonly eventsConsumed: Labelled<'event_type'>;
+  readonly eventsDelivered: Counter;
+  readonly eventsDeadLettered: Labelled<'reason'>;
+  readonly deliveriesPerEvent: Histogram;
+  readonly deliveryLatency: Histogram;
+  readonly membershipChanges: Labelled<'change'>;
+  readonly brokerConnected: Gauge;
+  readonly brokerReconnects: Counter;
+  readonly redisConnected: Gauge;
+  readonly redisReconnects: Counter;
+  readonly canaryAge: Gauge;
+}
+
+export function createMetrics(options: { registry?: Registry; defaultLabels?: Record<string, string>; collectDefaults?: boolean } = {}): GatewayMetrics {
+  const registry = options.registry ?? new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
+  if (options.collectDefaults !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: 20 });
+  const registers = [registry];
+  const p = METRIC_PREFIX;
+  return {
+    registry,
+    connections: new Gauge({ name: `${p}connections`, help: 'Open WebSocket connections on this pod.', registers }),
+    maxConnections: new Gauge({ name: `${p}max_connections`, help: 'Configured MAX_CONNECTIONS of this pod.', registers }),
+    ready: new Gauge({ name: `${p}ready`, help: '1 when the pod reports ready on /readyz.', registers }),
+    connectionsAccepted: new Counter({ name: `${p}connections_accepted_total`, help: 'WebSocket upgrades accepted.', registers }),
+    connectionsRefused: labelled(new Counter({ name: `${p}connections_refused_total`, help: 'WebSocket upgrades refused, by reason.', labelNames: ['reason'] as const, registers })),
+    connectionsClosed: labelled(new Counter({ name: `${p}connections_closed_total`, help: 'WebSocket connections closed, by reason.', labelNames: ['reason'] as const, registers })),
+    authFailures: labelled(new Counter({ name: `${p}auth_failures_total`, help: 'Token verification failures, by reason.', labelNames: ['reason'] as const, registers })),
+    clientMessages: labelled(new Counter({ name: `${p}client_messages_total`, help: 'Frames received from clients, by event type.', labelNames: ['event_type'] as const, registers })),
+    clientErrors: labelled(new Counter({ name: `${p}client_errors_total`, help: 'Error frames sent to clients, by code.', labelNames: ['code'] as const, registers })),
+    eventsConsumed: labelled(new Counter({ name: `${p}events_consumed_total`, help: 'Valid events consumed from the broker, by event type.', labelNames: ['event_type'] as const, registers })),
+    eventsDelivered: new Counter({ name: `${p}events_delivered_total`, help: 'Event frames handed to sockets (one per receiving connection).', registers }),
+    eventsDeadLettered: labelled(new Counter({ name: `${p}events_dead_lettered_total`, help: 'Broker messages rejected to the dead-letter exchange, by reason.', labelNames: ['reason'] as const, registers })),
+    deliveriesPerEvent: new Histogram({ name: `${p}deliveries_per_event`, help: 'Connections that received each consumed task event.', buckets: [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 10000], registers }),
+    deliveryLatency: new Histogram({ name: `${p}delivery_latency_seconds`, help: 'Publish (AMQP timestamp) to socket send, in seconds.', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
+    membershipChanges: labelled(new Counter({ name: `${p}membership_changes_total`, help: 'Membership events applied, by change (added, removed).', labelNames: ['change'] as const, registers })),
+    brokerConnected: new Gauge({ name: `${p}broker_connected`, help: '1 while the RabbitMQ connection and channel are open.', registers }),
+    brokerReconnects: new Counter({ name: `${p}broker_reconnects_total`, help: 'RabbitMQ reconnections after a loss.', registers }),
+    redisConnected: new Gauge({ name: `${p}redis_connected`, help: '1 while the Redis connection is ready.', registers }),
+    redisReconnects: new Counter({ name: `${p}redis_reconnects_total`, help: 'Redis reconnection attempts.', registers }),
+    canaryAge: new Gauge({ name: `${p}consumer_canary_age_seconds`, help: 'Seconds since this pod last received its own readiness canary through the broker.', registers }),
+  };
+}

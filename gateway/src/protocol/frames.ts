@@ -1,0 +1,74 @@
+/** Wire frames: JSON text, one envelope keyed by `event_type`. See docs/protocol.md. */
+
+export const TASK_EVENT_TYPES = ['task.event.created', 'task.event.updated'] as const;
+export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
+
+export const MEMBERSHIP_EVENT_TYPES = ['organization.member.added', 'organization.member.removed'] as const;
+export type MembershipEventType = (typeof MEMBERSHIP_EVENT_TYPES)[number];
+
+export function isTaskEventType(value: unknown): value is TaskEventType {
+  return value === 'task.event.created' || value === 'task.event.updated';
+}
+
+export function isMembershipEventType(value: unknown): value is MembershipEventType {
+  return value === 'organization.member.added' || value === 'organization.member.removed';
+}
+
+export interface ConnectionEstablishedFrame {
+  event_type: 'connection.established';
+  data: {
+    connection_id: string;
+    user_id: string;
+    organizations: string[];
+    heartbeat_interval_ms: number;
+    heartbeat_timeout_ms: number;
+    max_payload_bytes: number;
+    pod: string;
+    token_expires_at: string;
+  };
+}
+
+/** A task event as delivered to clients. `data` is the publisher's payload, unchanged. */
+export interface TaskEventFrame {
+  event_type: TaskEventType;
+  id: string;
+  organization_id: string;
+  data: unknown;
+  timestamp: string;
+}
+
+export interface PongFrame {
+  event_type: 'pong';
+}
+
+export type ErrorCode =
+  | 'malformed_json'
+  | 'invalid_frame'
+  | 'unknown_event_type'
+  | 'binary_not_supported'
+  | 'rate_limited';
+
+export interface ErrorFrame {
+  event_type: 'error';
+  data: { code: ErrorCode; message: string };
+}
+
+export interface OrganizationChangedFrame {
+  event_type: 'organization.access.granted' | 'organization.access.revoked';
+  data: { organization_id: string };
+}
+
+export type ServerFrame =
+  | ConnectionEstablishedFrame
+  | TaskEventFrame
+  | PongFrame
+  | ErrorFrame
+  | OrganizationChangedFrame;
+
+/** Client → server frames the gateway understands. */
+export interface PingFrame {
+  event_type: 'ping';
+}
+export type ClientFrame = PingFrame;
+
+export const PONG_TEXT = '{"event_type":"pong"}';
