@@ -1,0 +1,20 @@
+/**
+ * Membership changes heard after tokens were issued. A token's organization claims are the
+ * baseline; a change recorded at time T overrides the claim for tokens issued at or before T:
+ *  - removed at T: a token issued at or before T no longer grants the organization;
+ *  - added at T: the organization is granted even if a token issued at or before T lacks it.
+ * A token issued after T is authoritative again. Records expire after the configured TTL, which
+ * must be at least the longest token lifetime.
+ */
+export interface MembershipStore {
+  /** Records a removal at `atMs` (replaces an older record of the same pair; ignores an older change). */
+  recordRemoved(organizationId: string, userId: string, atMs: number): Promise<void>;
+  /** Records an addition at `atMs` (same ordering rules). */
+  recordAdded(organizationId: string, userId: string, atMs: number): Promise<void>;
+  /**
+   * The organizations a token grants: its claims with the overrides above applied.
+   * `issuedAtMs` undefined means "issued at the beginning of time" (every change applies).
+   */
+  effectiveOrganizations(userId: string, claimed: readonly string[], issuedAtMs: number | undefined): Promise<string[]>;
+  close(): Promise<void>;
+}
