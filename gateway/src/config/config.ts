@@ -99,7 +99,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const hasKey = env.JWT_SECRET !== undefined || env.JWT_PUBLIC_KEY !== undefined || env.JWT_JWKS_URL !== undefined;
 
   if (!hasKey && !embedded) problems.push('JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_URL: at least one is required when REDIS_URL or AMQP_URL is set');
-  if (env.PORT === env.MANAGEMENT_PORT) problems.push(`MANAGEMENT_PORT: must differ from PORT (${env.PORT})`);
+  if (env.PORT !== 0 && env.PORT === env.MANAGEMENT_PORT) problems.push(`MANAGEMENT_PORT: must differ from PORT (${env.PORT})`);
   if (env.HEARTBEAT_INTERVAL_MS >= env.HEARTBEAT_TIMEOUT_MS) problems.push('HEARTBEAT_INTERVAL_MS: must be lower than HEARTBEAT_TIMEOUT_MS');
   if (env.AMQP_RECONNECT_MIN_MS > env.AMQP_RECONNECT_MAX_MS) problems.push('AMQP_RECONNECT_MIN_MS: must not exceed AMQP_RECONNECT_MAX_MS');
   if (env.DRAIN_WINDOW_MS + 1_000 > env.SHUTDOWN_TIMEOUT_MS) problems.push('DRAIN_WINDOW_MS: must leave at least 1000 ms of SHUTDOWN_TIMEOUT_MS for closing dependencies');

@@ -8,7 +8,8 @@ const csv = z
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const port = int(1, 65535);
+/** 0 asks the OS for a free port (tests). */
+const port = int(0, 65535);
 const url = (protocols: RegExp) => z.string().refine((s) => {
   try {
     return protocols.test(new URL(s).protocol);
@@ -53,8 +54,8 @@ export const envSchema = z.object({
   MAX_PAYLOAD_BYTES: int(64, 16 * 1024 * 1024).default(4_096),
   MAX_BACKPRESSURE_BYTES: int(1_024, 1024 * 1024 * 1024).default(1024 * 1024),
   MALFORMED_FRAME_LIMIT: int(1, 10_000).default(10),
-  HEARTBEAT_INTERVAL_MS: int(1_000, 600_000).default(25_000),
-  HEARTBEAT_TIMEOUT_MS: int(8_000, 960_000).default(60_000),
+  HEARTBEAT_INTERVAL_MS: int(500, 600_000).default(25_000),
+  HEARTBEAT_TIMEOUT_MS: int(2_000, 960_000).default(60_000),
 
   REDIS_URL: url(/^rediss?:$/).optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._{}-]{1,64}$/).default('orgcast:'),

@@ -9,7 +9,7 @@ export type RefusalReason =
   | 'user_limit'
   | 'at_capacity'
   | 'draining'
-  | 'not_found';
+  | 'auth_unavailable';
 
 export type CloseReason =
   | 'client'

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const secret = 'x'.repeat(40);
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs embedded with no configuration at all, using the dev secret file', () => {
+    const config = loadConfig({});
+    expect(config.embedded).toBe(true);
+    expect(config.server.port).toBe(8081);
+    expect(config.server.managementPort).toBe(9091);
+    expect(config.auth.devSecretFile).toBe('.orgcast-dev/jwt-secret');
+    expect(config.devPublishEnabled).toBe(true);
+    expect(config.amqp).toBeUndefined();
+    expect(Object.isFrozen(config.server)).toBe(true);
+  });
+
+  it('names every bad variable at once, without echoing secrets', () => {
+    const problems = problemsOf({
+      PORT: 'abc',
+      MAX_CONNECTIONS: '-5',
+      JWT_CLOCK_TOLERANCE_SECONDS: '61',
+      LOG_LEVEL: 'loud',
+      AMQP_URL: 'http://guest:topsecret@host',
+      JWT_SECRET: 'short-secret-value',
+    });
+    const names = problems.map((p) => p.split(':')[0]);
+    expect(names).toEqual(expect.arrayContaining(['PORT', 'MAX_CONNECTIONS', 'JWT_CLOCK_TOLERANCE_SECONDS', 'LOG_LEVEL', 'AMQP_URL', 'JWT_SECRET']));
+    expect(problems.join('\n')).not.toContain('topsecret');
+    expect(problems.join('\n')).not.toContain('short-secret-value');
+    expect(problems.join('\n')).toContain('"abc"');
+  });
+
+  it('refuses a connected deployment without any JWT key', () => {
+    expect(problemsOf({ AMQP_URL: 'amqp://localhost' })[0]).toMatch(/JWT_SECRET/);
+    expect(problemsOf({ AMQP_URL: 'amqp://localhost', JWT_SECRET: secret })).toEqual([]);
+  });
+
+  it('checks cross-field rules', () => {
+    const problems = problemsOf({
+      PORT: '9000',
+      MANAGEMENT_PORT: '9000',
+      HEARTBEAT_INTERVAL_MS: '70000',
+      HEARTBEAT_TIMEOUT_MS: '60000',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      DRAIN_WINDOW_MS: '4500',
+      AMQP_RECONNECT_MIN_MS: '5000',
+      AMQP_RECONNECT_MAX_MS: '1000',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['AMQP_RECONNECT_MIN_MS', 'DRAIN_WINDOW_MS', 'HEARTBEAT_INTERVAL_MS', 'MANAGEMENT_PORT']);
+  });
+
+  it('treats empty strings as unset and parses lists and booleans', () => {
+    const config = loadConfig({
+      PORT: '',
+      ALLOWED_ORIGINS: 'https://a.example, https://b.example,',
+      TRUSTED_PROXIES: '10.0.0.0/8',
+      DEV_PUBLISH_ENABLED: 'false',
+      POD_NAME: 'gw-1',
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      JWT_SECRET: secret,
+    });
+    expect(config.server.port).toBe(8081);
+    expect(config.server.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.server.trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(config.devPublishEnabled).toBe(false);
+    expect(config.amqp?.queueName).toBe('orgcast.pod.gw-1');
+    expect(config.amqp?.deadLetterExchange).toBe('tasks.dead-letter');
+    expect(config.auth.devSecretFile).toBeUndefined();
+  });
+});

@@ -1,0 +1,88 @@
+import type { HttpResponse, HttpRequest } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import { AuthError } from '../auth/auth-error.js';
+import { extractToken } from '../auth/extract-token.js';
+import type { TokenVerifier } from '../auth/principal.js';
+import { isMembershipEventType, isTaskEventType, type MembershipEventType, type TaskEventType } from '../protocol/frames.js';
+import { DeferredResponse } from '../transport/http-reply.js';
+import type { PublicRoute } from '../transport/public-server.js';
+
+export const PUBLISH_SCOPE = 'events:publish';
+const MAX_BODY_BYTES = 64 * 1024;
+
+export type DevPublishMessage =
+  | { readonly eventType: TaskEventType; readonly organizationId: string; readonly data: unknown }
+  | { readonly eventType: MembershipEventType; readonly organizationId: string; readonly userId: string };
+
+/** Where the dev endpoint sends what it accepts: the local source, or the RabbitMQ exchange. */
+export type DevPublish = (message: DevPublishMessage) => Promise<void>;
+
+/**
+ * `POST /api/dev/events`: publish a task or membership event the way the task service would.
+ * Exists only in embedded mode or with DEV_PUBLISH_ENABLED=true, and needs a token with the
+ * `events:publish` scope.
+ */
+export function createDevPublishRoute(deps: { verifier: TokenVerifier; publish: DevPublish; logger: Logger }): PublicRoute {
+  return {
+    method: 'post',
+    pattern: '/api/dev/events',
+    handle: (res: HttpResponse, req: HttpRequest) => {
+      const token = extractToken(req.getHeader('authorization'), '');
+      const deferred = new DeferredResponse(res);
+      handle(deferred, token, deps).catch((error: unknown) => {
+        deps.logger.error({ err: error }, 'dev publish failed');
+        deferred.error(500, 'internal', 'publish failed');
+      });
+    },
+  };
+}
+
+async function handle(deferred: DeferredResponse, token: string | undefined, deps: { verifier: TokenVerifier; publish: DevPublish }): Promise<void> {
+  const body = await deferred.body(MAX_BODY_BYTES);
+  if (body === undefined) return;
+  if (body === 'too_large') {
+    deferred.error(413, 'too_large', `body must be at most ${MAX_BODY_BYTES} bytes`);
+    return;
+  }
+  if (token === undefined) {
+    deferred.error(401, 'unauthorized', 'missing token: send Authorization: Bearer <jwt>');
+    return;
+  }
+  try {
+    const principal = await deps.verifier.verify(token);
+    if (!principal.scopes.includes(PUBLISH_SCOPE)) {
+      deferred.error(403, 'forbidden', `token lacks the ${PUBLISH_SCOPE} scope`);
+      return;
+    }
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    deferred.error(401, 'unauthorized', error.message);
+    return;
+  }
+  const message = parseDevMessage(body);
+  if (typeof message === 'string') {
+    deferred.error(400, 'invalid_event', message);
+    return;
+  }
+  await deps.publish(message);
+  deferred.json(202, { status: 'accepted' });
+}
+
+/** Validates a publish request body; returns the message or a human-readable problem. */
+export function parseDevMessage(body: Buffer): DevPublishMessage | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'body is not valid JSON';
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'body must be a JSON object';
+  const { event_type: eventType, organization_id: organizationId, user_id: userId, data } = parsed as Record<string, unknown>;
+  if (typeof organizationId !== 'string' || organizationId.length === 0) return 'organization_id must be a non-empty string';
+  if (isTaskEventType(eventType)) return { eventType, organizationId, data: data ?? null };
+  if (isMembershipEventType(eventType)) {
+    if (typeof userId !== 'string' || userId.length === 0) return 'user_id must be a non-empty string';
+    return { eventType, organizationId, userId };
+  }
+  return 'event_type must be task.event.created, task.event.updated, organization.member.added or organization.member.removed';
+}

@@ -1,0 +1,50 @@
+import { ConfigError, loadConfig } from './config/config.js';
+import { createGateway } from './gateway.js';
+import { createLogger } from './logging/logger.js';
+
+/** The only file that touches process.*: environment, signals, exit. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`orgcast: ${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, pod: config.podName });
+  const gateway = await createGateway(config, { logger });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal, timeoutMs: config.lifecycle.shutdownTimeoutMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('shutdown deadline passed: exiting');
+      process.exit(1);
+    }, config.lifecycle.shutdownTimeoutMs);
+    deadline.unref();
+    gateway.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  await gateway.start();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`orgcast: failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
+import type { InboundMembershipChange } from '../consumer/event-source.js';
+import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
+import { ConnectionRegistry } from '../registry/connection-registry.js';
+import { Session, type SessionLimits } from './session.js';
+import { organizationTopic, type SocketPort } from './socket-port.js';
+
+export interface ConnectionManagerOptions extends SessionLimits {
+  readonly podName: string;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerUser: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly maxPayloadBytes: number;
+}
+
+/**
+ * Owns the live sessions of this pod: registration, topic subscriptions, membership changes,
+ * heartbeats and token expiry. No I/O of its own besides the sockets it is handed.
+ */
+export class ConnectionManager {
+  private readonly registry = new ConnectionRegistry<Session>();
+
+  constructor(
+    private readonly options: ConnectionManagerOptions,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    metrics.maxConnections.set(options.maxConnections);
+  }
+
+  get size(): number {
+    return this.registry.size;
+  }
+
+  connectionsOfUser(userId: string): number {
+    return this.registry.countForUser(userId);
+  }
+
+  /** Registers a freshly upgraded socket, subscribes it and sends `connection.established`. */
+  open(socket: SocketPort, principal: Principal, organizations: readonly string[]): Session {
+    const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, {
+      onClientMessage: (eventType) => this.metrics.clientMessages.inc({ event_type: eventType }),
+      onClientError: (code) => this.metrics.clientErrors.inc({ code }),
+    }, this.now());
+    this.registry.add(session, principal.userId, organizations);
+    this.metrics.connections.set(this.registry.size);
+    this.metrics.connectionsAccepted.inc();
+    if (this.registry.countForUser(principal.userId) > this.options.maxConnectionsPerUser) {
+      session.close(CloseCode.TooManyConnections, 'too many connections for this user', 'user_limit');
+      return session;
+    }
+    for (const organization of organizations) socket.subscribe(organizationTopic(organization));
+    const established: ConnectionEstablishedFrame = {
+      event_type: 'connection.established',
+      data: {
+        connection_id: session.id,
+        user_id: principal.userId,
+        organizations: [...organizations],
+        heartbeat_interval_ms: this.options.heartbeatIntervalMs,
+        heartbeat_timeout_ms: this.options.heartbeatTimeoutMs,
+        max_payload_bytes: this.options.maxPayloadBytes,
+        pod: this.options.podName,
+        token_expires_at: new Date(principal.expiresAtMs).toISOString(),
+      },
+    };
+    session.send(JSON.stringify(established));
+    return session;
+  }
+
+  /** The socket is gone (either side closed it). Must be called exactly once per session. */
+  closed(session: Session, code: number): void {
+    const wasClosing = session.status === 'closing';
+    session.status = 'closed';
+    this.registry.remove(session);
+    this.metrics.connections.set(this.registry.size);
+    const reason: CloseReason = session.closeReason ?? (code === CloseCode.MessageTooBig ? 'protocol_violation' : 'client');
+    this.metrics.connectionsClosed.inc({ reason });
+    if (!wasClosing && code === CloseCode.MessageTooBig) this.logger.debug({ connection: session.id }, 'closed: frame too big');
+  }
+
+  /** Applies a membership change to this user's live sessions on this pod. */
+  applyMembership(change: InboundMembershipChange): number {
+    const topic = organizationTopic(change.organizationId);
+    const frame: OrganizationChangedFrame = {
+      event_type: change.eventType === 'organization.member.removed' ? 'organization.access.revoked' : 'organization.access.granted',
+      data: { organization_id: change.organizationId },
+    };
+    const text = JSON.stringify(frame);
+    let affected = 0;
+    for (const session of this.registry.connectionsOfUser(change.userId)) {
+      if (session.status !== 'open') continue;
+      if (change.eventType === 'organization.member.removed') {
+        if (!this.registry.revoke(session, change.organizationId)) continue;
+        session.socket.unsubscribe(topic);
+      } else {
+        if (!this.registry.grant(session, change.organizationId)) continue;
+        session.socket.subscribe(topic);
+      }
+      session.send(text);
+      affected += 1;
+    }
+    return affected;
+  }
+
+  /** Closes every session of a user (e.g. an operator's "disconnect user"). */
+  disconnectUser(userId: string, code: number, message: string, reason: CloseReason): number {
+    const sessions = [...this.registry.connectionsOfUser(userId)];
+    for (const session of sessions) session.close(code, message, reason);
+    return sessions.length;
+  }
+
+  /**
+   * Periodic pass over all sessions: pings the quiet ones, closes the silent ones and the ones whose
+   * token has expired. O(connections); run about once a second.
+   */
+  sweep(): void {
+    const now = this.now();
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
+    for (const session of this.registry.all()) {
+      if (session.status !== 'open') continue;
+      if (now >= session.expiresAtMs) {
+        session.close(CloseCode.TokenExpired, 'token expired; reconnect with a fresh token', 'token_expired');
+        continue;
+      }
+      const quietFor = now - session.lastSeenMs;
+      if (quietFor >= heartbeatTimeoutMs) {
+        session.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout', 'heartbeat_timeout');
+      } else if (quietFor >= heartbeatIntervalMs && now - session.pingedAtMs >= heartbeatIntervalMs) {
+        session.pingedAtMs = now;
+        session.socket.ping();
+      }
+    }
+  }
+
+  /** All open sessions, in a random order (for jittered draining). */
+  openSessionsShuffled(): Session[] {
+    const sessions = [...this.registry.all()].filter((s) => s.status === 'open');
+    for (let i = sessions.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(Math.random() * (i + 1));
+      const tmp = sessions[i]!;
+      sessions[i] = sessions[j]!;
+      sessions[j] = tmp;
+    }
+    return sessions;
+  }
+}

@@ -1,0 +1,124 @@
+import { CloseCode } from '../protocol/close-codes.js';
+import { PONG_TEXT, type ErrorCode, type ErrorFrame } from '../protocol/frames.js';
+import { TokenBucket } from '../limits/token-bucket.js';
+import type { CloseReason } from '../metrics/metrics.js';
+import type { SocketPort } from './socket-port.js';
+
+export interface SessionLimits {
+  readonly clientMessagesPerSecond: number;
+  readonly clientMessagesBurst: number;
+  readonly clientRateLimitStrikes: number;
+  readonly malformedFrameLimit: number;
+}
+
+export interface SessionObserver {
+  onClientMessage(eventType: string): void;
+  onClientError(code: ErrorCode): void;
+}
+
+export type SessionStatus = 'open' | 'closing' | 'closed';
+
+/**
+ * One WebSocket connection: identity, heartbeat bookkeeping, client-frame handling. State is kept
+ * small (a few numbers and references) because there may be hundreds of thousands of sessions.
+ */
+export class Session {
+  status: SessionStatus = 'open';
+  /** Why the server closed the session; undefined when the client closed it. */
+  closeReason: CloseReason | undefined;
+  lastSeenMs: number;
+  /** When the heartbeat last pinged this session. */
+  pingedAtMs = 0;
+  private readonly bucket: TokenBucket;
+  private strikes = 0;
+  private malformed = 0;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    readonly expiresAtMs: number,
+    readonly socket: SocketPort,
+    private readonly limits: SessionLimits,
+    private readonly observer: SessionObserver,
+    nowMs: number,
+  ) {
+    this.lastSeenMs = nowMs;
+    this.bucket = new TokenBucket(limits.clientMessagesPerSecond, limits.clientMessagesBurst);
+  }
+
+  /** Any frame or pong from the client proves it is alive. */
+  touch(nowMs: number): void {
+    this.lastSeenMs = nowMs;
+  }
+
+  send(text: string): void {
+    if (this.status === 'open') this.socket.send(text);
+  }
+
+  /** Server-initiated close; idempotent. */
+  close(code: number, message: string, reason: CloseReason): void {
+    if (this.status !== 'open') return;
+    this.status = 'closing';
+    this.closeReason = reason;
+    this.socket.end(code, message);
+  }
+
+  onText(text: string, nowMs: number): void {
+    if (this.status !== 'open') return;
+    this.touch(nowMs);
+    if (!this.bucket.tryTake()) {
+      this.strikes += 1;
+      if (this.strikes >= this.limits.clientRateLimitStrikes) {
+        this.close(CloseCode.RateLimited, 'message rate limit exceeded', 'rate_limited');
+      } else {
+        this.error('rate_limited', 'too many messages; slow down');
+      }
+      return;
+    }
+    this.strikes = 0;
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.malformedFrame('malformed_json', 'frame is not valid JSON');
+      return;
+    }
+    if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
+      this.malformedFrame('invalid_frame', 'frame must be a JSON object with an event_type');
+      return;
+    }
+    const eventType = (frame as { event_type?: unknown }).event_type;
+    if (eventType === 'ping') {
+      this.observer.onClientMessage('ping');
+      this.socket.send(PONG_TEXT);
+      return;
+    }
+    if (typeof eventType !== 'string') {
+      this.malformedFrame('invalid_frame', 'frame must be a JSON object with an event_type');
+      return;
+    }
+    this.observer.onClientMessage('unknown');
+    this.error('unknown_event_type', 'unknown event_type; clients may send: ping');
+  }
+
+  onBinary(): void {
+    if (this.status !== 'open') return;
+    this.malformedFrame('binary_not_supported', 'binary frames are not supported; send JSON text');
+  }
+
+  private malformedFrame(code: ErrorCode, message: string): void {
+    this.malformed += 1;
+    if (this.malformed >= this.limits.malformedFrameLimit) {
+      this.observer.onClientError(code);
+      this.close(CloseCode.ProtocolViolation, 'too many malformed frames', 'protocol_violation');
+      return;
+    }
+    this.error(code, message);
+  }
+
+  private error(code: ErrorCode, message: string): void {
+    this.observer.onClientError(code);
+    const frame: ErrorFrame = { event_type: 'error', data: { code, message } };
+    this.socket.send(JSON.stringify(frame));
+  }
+}

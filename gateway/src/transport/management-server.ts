@@ -1,0 +1,73 @@
+import * as uws from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ReadinessReport } from '../health/readiness.js';
+import { DeferredResponse, replyError, replyJson } from './http-reply.js';
+
+export interface ManagementServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly readiness: () => Promise<ReadinessReport>;
+  readonly logger: Logger;
+}
+
+export interface ManagementServer {
+  listen(): Promise<number>;
+  close(): void;
+}
+
+/** The management port: liveness, readiness, Prometheus metrics. Never exposed through the ingress. */
+export function createManagementServer(options: ManagementServerOptions): ManagementServer {
+  const app: TemplatedApp = uws.App();
+  let listenSocket: us_listen_socket | undefined;
+
+  // Liveness is cheap and independent of dependencies: the event loop answers, so the process lives.
+  app.get('/healthz', (res) => replyJson(res, 200, { status: 'ok' }));
+
+  app.get('/readyz', (res) => {
+    const deferred = new DeferredResponse(res);
+    options.readiness().then(
+      (report) => deferred.json(report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not_ready', checks: report.checks }),
+      (error: unknown) => {
+        options.logger.error({ err: error }, 'readiness evaluation failed');
+        deferred.json(503, { status: 'not_ready', checks: {} });
+      },
+    );
+  });
+
+  app.get('/metrics', (res) => {
+    const deferred = new DeferredResponse(res);
+    options.registry.metrics().then(
+      (text) => deferred.write((r) => {
+        r.writeStatus('200 OK');
+        r.writeHeader('content-type', options.registry.contentType);
+        r.end(text);
+      }),
+      (error: unknown) => {
+        options.logger.error({ err: error }, 'metrics collection failed');
+        deferred.error(500, 'internal', 'metrics collection failed');
+      },
+    );
+  });
+
+  app.any('/*', (res) => replyError(res, 404, 'not_found', 'try /healthz, /readyz or /metrics'));
+
+  return {
+    listen: () => new Promise((resolve, reject) => {
+      app.listen(options.host, options.port, (socket) => {
+        if (socket === false) {
+          reject(new Error(`cannot listen on ${options.host}:${options.port} (management)`));
+          return;
+        }
+        listenSocket = socket;
+        resolve(uws.us_socket_local_port(socket as unknown as uws.us_socket));
+      });
+    }),
+    close: () => {
+      if (listenSocket !== undefined) uws.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+    },
+  };
+}

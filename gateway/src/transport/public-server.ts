@@ -1,0 +1,159 @@
+import * as uws from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import type { Admission, UpgradeRequest } from '../admission/admission.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { ConnectionManager } from '../session/connection-manager.js';
+import type { Session } from '../session/session.js';
+import type { TopicBroadcaster } from '../session/socket-port.js';
+import { DeferredResponse, replyError } from './http-reply.js';
+import { UwsSocket } from './uws-socket.js';
+
+interface UserData {
+  admission: Extract<Admission, { ok: true }>;
+  session: Session | undefined;
+  /** A frame was dropped for backpressure; the slow-consumer close is scheduled. */
+  dropping: boolean;
+}
+
+/** A handler for an extra HTTP route on the public port (dev publish, polling, demo). */
+export interface PublicRoute {
+  readonly method: 'get' | 'post' | 'options';
+  readonly pattern: string;
+  readonly handle: (res: HttpResponse, req: HttpRequest) => void;
+}
+
+export interface PublicServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxPayloadBytes: number;
+  readonly maxBackpressureBytes: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly admit: (request: UpgradeRequest, pending: number) => Promise<Admission>;
+  readonly manager: ConnectionManager;
+  readonly logger: Logger;
+  readonly routes?: readonly PublicRoute[];
+}
+
+export interface PublicServer {
+  readonly broadcaster: TopicBroadcaster;
+  /** The bound port (useful with port 0). */
+  listen(): Promise<number>;
+  /** Stops accepting new TCP connections; open sockets stay. */
+  stopListening(): void;
+  isListening(): boolean;
+}
+
+const textDecoder = new TextDecoder();
+
+/** The public port: `/api/ws` plus the extra routes. The only place that speaks uWS WebSockets. */
+export function createPublicServer(options: PublicServerOptions): PublicServer {
+  const { manager, logger } = options;
+  const app: TemplatedApp = uws.App();
+  let listenSocket: us_listen_socket | undefined;
+  let pending = 0;
+  // uWS cuts frames above its own limit without a close frame; frames between MAX_PAYLOAD_BYTES and
+  // this cap get a proper 1009 close (see docs/protocol.md).
+  const hardPayloadCap = Math.max(options.maxPayloadBytes * 4, 64 * 1024);
+
+  app.ws<UserData>('/api/ws', {
+    maxPayloadLength: hardPayloadCap,
+    maxBackpressure: options.maxBackpressureBytes,
+    closeOnBackpressureLimit: false,
+    idleTimeout: Math.ceil((options.heartbeatTimeoutMs + 8_000) / 1000 / 4) * 4,
+    sendPingsAutomatically: false,
+
+    upgrade: (res, req, context) => {
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const request: UpgradeRequest = {
+        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        forwardedFor: req.getHeader('x-forwarded-for') || undefined,
+        origin: req.getHeader('origin') || undefined,
+        authorization: req.getHeader('authorization'),
+        query: req.getQuery() ?? '',
+      };
+      const deferred = new DeferredResponse(res);
+      pending += 1;
+      options.admit(request, pending).then(
+        (admission) => {
+          pending -= 1;
+          if (!admission.ok) {
+            deferred.error(admission.status, admission.error, admission.message, admission.status === 503 || admission.status === 429 ? { 'retry-after': '1' } : {});
+            return;
+          }
+          deferred.write((r) => r.upgrade<UserData>({ admission, session: undefined, dropping: false }, key, protocol, extensions, context));
+        },
+        (error: unknown) => {
+          pending -= 1;
+          logger.error({ err: error }, 'upgrade failed');
+          deferred.error(500, 'internal', 'internal error');
+        },
+      );
+    },
+
+    open: (ws) => {
+      const data = ws.getUserData();
+      data.session = manager.open(new UwsSocket(ws), data.admission.principal, data.admission.organizations);
+    },
+
+    message: (ws, message, isBinary) => {
+      const session = ws.getUserData().session;
+      if (session === undefined) return;
+      if (isBinary) {
+        session.onBinary();
+      } else if (message.byteLength > options.maxPayloadBytes) {
+        session.close(CloseCode.MessageTooBig, 'frame too big', 'protocol_violation');
+      } else {
+        session.onText(textDecoder.decode(message), Date.now());
+      }
+    },
+
+    pong: (ws) => {
+      ws.getUserData().session?.touch(Date.now());
+    },
+
+    dropped: (ws) => {
+      const data = ws.getUserData();
+      const session = data.session;
+      if (session === undefined || data.dropping) return;
+      data.dropping = true;
+      // Closing inside uWS's publish loop is not allowed: close right after it.
+      setImmediate(() => session.close(CloseCode.SlowConsumer, 'slow consumer: outgoing buffer full', 'slow_consumer'));
+    },
+
+    close: (ws, code) => {
+      const session = ws.getUserData().session;
+      if (session !== undefined) manager.closed(session, code);
+    },
+  });
+
+  for (const route of options.routes ?? []) app[route.method](route.pattern, route.handle);
+  app.any('/*', (res) => replyError(res, 404, 'not_found', 'no such endpoint'));
+
+  return {
+    broadcaster: {
+      publish: (topic, text) => {
+        const receivers = app.numSubscribers(topic);
+        if (receivers > 0) app.publish(topic, text, false, false);
+        return receivers;
+      },
+    },
+    listen: () => new Promise((resolve, reject) => {
+      app.listen(options.host, options.port, (socket) => {
+        if (socket === false) {
+          reject(new Error(`cannot listen on ${options.host}:${options.port}`));
+          return;
+        }
+        listenSocket = socket;
+        resolve(uws.us_socket_local_port(socket as unknown as uws.us_socket));
+      });
+    }),
+    stopListening: () => {
+      if (listenSocket !== undefined) uws.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+    },
+    isListening: () => listenSocket !== undefined,
+  };
+}

@@ -1,0 +1,118 @@
+import { SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startGateway, TEST_SECRET, token, type RunningGateway } from './helpers/gateway.js';
+import { expectRefused, TestClient } from './helpers/ws-client.js';
+
+describe('upgrade refusals: HTTP status before any socket exists', () => {
+  const running: RunningGateway[] = [];
+  const clients: TestClient[] = [];
+  async function gateway(env: Record<string, string> = {}): Promise<RunningGateway> {
+    const gw = await startGateway(env);
+    running.push(gw);
+    return gw;
+  }
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all(running.splice(0).map((g) => g.stop()));
+  });
+
+  it('401 for a missing, garbage, expired or wrongly signed token, with a JSON body', async () => {
+    const gw = await gateway();
+    const missing = await expectRefused(gw.wsUrl);
+    expect(missing).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    expect((await expectRefused(gw.wsUrl, { token: 'not.a.jwt' })).status).toBe(401);
+    const expired = await token('alice', ['acme'], { issuedAt: new Date(Date.now() - 7_200_000), ttlSeconds: 60 });
+    expect((await expectRefused(gw.wsUrl, { token: expired })).status).toBe(401);
+    const forged = await token('alice', ['acme'], { secret: 'another-secret-another-secret-another' });
+    expect((await expectRefused(gw.wsUrl, { token: forged })).status).toBe(401);
+    const metrics = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+    expect(metrics).toMatch(/orgcast_auth_failures_total\{reason="missing",pod="[^"]+"\} 1/);
+    expect(metrics).toMatch(/orgcast_auth_failures_total\{reason="expired",pod="[^"]+"\} 1/);
+    expect(metrics).toMatch(/orgcast_connections_refused_total\{reason="unauthorized",pod="[^"]+"\} 4/);
+  });
+
+  it('accepts the token from the access_token query parameter (browsers)', async () => {
+    const gw = await gateway();
+    const t = await token('alice', ['acme']);
+    const client = await TestClient.connect(`${gw.wsUrl}?access_token=${encodeURIComponent(t)}`);
+    clients.push(client);
+    await client.waitFor((f) => f.event_type === 'connection.established');
+  });
+
+  it('401 for a token without exp, never a 101', async () => {
+    const gw = await gateway();
+    const noExp = await new SignJWT({ org_ids: ['acme'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt().sign(new TextEncoder().encode(TEST_SECRET));
+    expect((await expectRefused(gw.wsUrl, { token: noExp })).status).toBe(401);
+  });
+
+  it('403 when the Origin is not allowed', async () => {
+    const gw = await gateway({ ALLOWED_ORIGINS: 'https://app.example' });
+    const t = await token('alice', ['acme']);
+    expect(await expectRefused(gw.wsUrl, { token: t, headers: { origin: 'https://evil.example' } })).toMatchObject({ status: 403, body: { error: 'forbidden_origin' } });
+    expect((await expectRefused(gw.wsUrl, { token: t })).status).toBe(403);
+    const ok = await TestClient.connect(gw.wsUrl, { token: t, headers: { origin: 'https://app.example' } });
+    clients.push(ok);
+  });
+
+  it('429 when one address connects too fast; other addresses are not affected', async () => {
+    const gw = await gateway({ CONNECT_RATE_PER_SECOND: '1', CONNECT_RATE_BURST: '3' });
+    const t = await token('alice', ['acme']);
+    for (let i = 0; i < 3; i += 1) clients.push(await TestClient.connect(gw.wsUrl, { token: t, localAddress: '127.0.0.2' }));
+    expect(await expectRefused(gw.wsUrl, { token: t, localAddress: '127.0.0.2' })).toMatchObject({ status: 429, body: { error: 'rate_limited' } });
+    clients.push(await TestClient.connect(gw.wsUrl, { token: t, localAddress: '127.0.0.3' }));
+  });
+
+  it('honours X-Forwarded-For only from trusted proxies', async () => {
+    const gw = await gateway({ CONNECT_RATE_PER_SECOND: '1', CONNECT_RATE_BURST: '1', TRUSTED_PROXIES: '127.0.0.4' });
+    const t = await token('alice', ['acme']);
+    // Through the trusted proxy, two different clients each get their own bucket.
+    clients.push(await TestClient.connect(gw.wsUrl, { token: t, localAddress: '127.0.0.4', headers: { 'x-forwarded-for': '198.51.100.1' } }));
+    clients.push(await TestClient.connect(gw.wsUrl, { token: t, localAddress: '127.0.0.4', headers: { 'x-forwarded-for': '198.51.100.2' } }));
+    expect((await expectRefused(gw.wsUrl, { token: t, localAddress: '127.0.0.4', headers: { 'x-forwarded-for': '198.51.100.2' } })).status).toBe(429);
+    // From an untrusted address the header is ignored: the second connect is the same client.
+    clients.push(await TestClient.connect(gw.wsUrl, { token: t, localAddress: '127.0.0.5', headers: { 'x-forwarded-for': '198.51.100.3' } }));
+    expect((await expectRefused(gw.wsUrl, { token: t, localAddress: '127.0.0.5', headers: { 'x-forwarded-for': '198.51.100.4' } })).status).toBe(429);
+  });
+
+  it('dozens of connects per second from one address are fine by default', async () => {
+    const gw = await startGateway({ CONNECT_RATE_BURST: '' });
+    running.push(gw);
+    const many = await Promise.all(Array.from({ length: 40 }, async (_, i) => TestClient.connect(gw.wsUrl, { token: await token(`user-${i}`, ['acme']), localAddress: '127.0.0.6' })));
+    clients.push(...many);
+    expect(many).toHaveLength(40);
+  });
+
+  it('503 at MAX_CONNECTIONS, with Retry-After', async () => {
+    const gw = await gateway({ MAX_CONNECTIONS: '2', MAX_CONNECTIONS_PER_USER: '2' });
+    clients.push(await TestClient.connect(gw.wsUrl, { token: await token('a', ['acme']) }));
+    clients.push(await TestClient.connect(gw.wsUrl, { token: await token('b', ['acme']) }));
+    expect(await expectRefused(gw.wsUrl, { token: await token('c', ['acme']) })).toMatchObject({ status: 503, body: { error: 'at_capacity' } });
+  });
+
+  it('429 above MAX_CONNECTIONS_PER_USER; other users are unaffected', async () => {
+    const gw = await gateway({ MAX_CONNECTIONS_PER_USER: '2' });
+    const alice = await token('alice', ['acme']);
+    clients.push(await TestClient.connect(gw.wsUrl, { token: alice }), await TestClient.connect(gw.wsUrl, { token: alice }));
+    expect(await expectRefused(gw.wsUrl, { token: alice })).toMatchObject({ status: 429, body: { error: 'too_many_connections' } });
+    clients.push(await TestClient.connect(gw.wsUrl, { token: await token('bob', ['acme']) }));
+    await clients[0]!.close();
+    clients.shift();
+    await new Promise((r) => setTimeout(r, 50));
+    clients.push(await TestClient.connect(gw.wsUrl, { token: alice }));
+  });
+
+  it('503 while draining', async () => {
+    const gw = await gateway({ DRAIN_WINDOW_MS: '2000' });
+    // The drain window scales with the connection count (10 ms each): 100 connections keep it open ~1 s.
+    const holders = await Promise.all(Array.from({ length: 100 }, async (_, i) => TestClient.established(gw.wsUrl, await token(`holder-${i}`, ['acme']))));
+    clients.push(...holders);
+    const holder = holders[0]!;
+    const stopping = gw.stop();
+    expect(await expectRefused(gw.wsUrl, { token: await token('late', ['acme']) })).toMatchObject({ status: 503, body: { error: 'draining' } });
+    const ready = await fetch(`${gw.managementUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await holder.waitForClose(5_000)).toBe(1012);
+    await stopping;
+    expect(new Set(await Promise.all(holders.map((h) => h.waitForClose())))).toEqual(new Set([1012]));
+  });
+});
