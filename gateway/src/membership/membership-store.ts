@@ -4,7 +4,9 @@
  *  - removed at T: a token issued at or before T no longer grants the organization;
  *  - added at T: the organization is granted even if a token issued at or before T lacks it.
  * A token issued after T is authoritative again. Records expire after the configured TTL, which
- * must be at least the longest token lifetime.
+ * must be at least the longest token lifetime. Per (organization, user) pair only the latest change
+ * counts; a change with the same time as the recorded one replaces it (arrival order breaks ties,
+ * since publishers' timestamps may have only second resolution).
  */
 export interface MembershipStore {
   /** Records a removal at `atMs` (replaces an older record of the same pair; ignores an older change). */

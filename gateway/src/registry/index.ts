@@ -1,0 +1,1 @@
+export { ConnectionRegistry, DuplicateConnectionError } from './connection-registry.js';

@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runGatewayExpectingFailure, spawnGateway, type GatewayProcess } from './helpers/gateway-process.js';
+import { TEST_SECRET, token } from './helpers/gateway.js';
+import { TestClient } from './helpers/ws-client.js';
+
+describe('the gateway process', () => {
+  const processes: GatewayProcess[] = [];
+  afterEach(() => {
+    for (const p of processes.splice(0)) if (p.child.exitCode === null) p.kill('SIGKILL');
+  });
+
+  it('refuses to start on bad configuration, naming every bad variable', async () => {
+    const { code, stderr } = await runGatewayExpectingFailure({ PORT: 'abc', MAX_CONNECTIONS: '-1', JWT_CLOCK_TOLERANCE_SECONDS: '3600', JWT_SECRET: 'too-short' });
+    expect(code).toBe(78);
+    for (const name of ['PORT', 'MAX_CONNECTIONS', 'JWT_CLOCK_TOLERANCE_SECONDS', 'JWT_SECRET']) expect(stderr).toContain(name);
+    expect(stderr).not.toContain('too-short');
+  });
+
+  it('on SIGTERM: not ready at once, closes clients with 1012 over the drain window, exits 0 in time', async () => {
+    const gw = await spawnGateway({ JWT_SECRET: TEST_SECRET, DRAIN_WINDOW_MS: '1500', SHUTDOWN_TIMEOUT_MS: '6000' });
+    processes.push(gw);
+    const url = `ws://127.0.0.1:${gw.port}/api/ws`;
+    const clients = await Promise.all(Array.from({ length: 200 }, async (_, i) => TestClient.established(url, await token(`user-${i}`, ['acme']))));
+    const closedAt: number[] = [];
+    for (const c of clients) void c.closed.then(() => closedAt.push(Date.now()));
+    const signalledAt = Date.now();
+    gw.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`http://127.0.0.1:${gw.managementPort}/readyz`)).status).toBe(503);
+    const code = await gw.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(6_000);
+    expect(new Set(await Promise.all(clients.map((c) => c.closed)))).toEqual(new Set([1012]));
+    // Spread out, not one herd: the closes span a good part of the drain window.
+    closedAt.sort((a, b) => a - b);
+    expect(closedAt[closedAt.length - 1]! - closedAt[0]!).toBeGreaterThan(500);
+    expect(gw.logs.some((l) => l.msg === 'gateway stopped')).toBe(true);
+  });
+
+  it('a second signal exits at once', async () => {
+    const gw = await spawnGateway({ JWT_SECRET: TEST_SECRET, DRAIN_WINDOW_MS: '20000', SHUTDOWN_TIMEOUT_MS: '30000' });
+    processes.push(gw);
+    const url = `ws://127.0.0.1:${gw.port}/api/ws`;
+    const clients = await Promise.all(Array.from({ length: 50 }, async (_, i) => TestClient.established(url, await token(`user-${i}`, ['acme']))));
+    gw.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    const before = Date.now();
+    gw.kill('SIGTERM');
+    expect(await gw.exited).toBe(130);
+    expect(Date.now() - before).toBeLessThan(2_000);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('starts in embedded mode with no configuration and mints working dev tokens', async () => {
+    const secretFile = `/tmp/orgcast-test-${process.pid}-${Date.now()}/secret`;
+    const gw = await spawnGateway({ DEV_SECRET_FILE: secretFile });
+    processes.push(gw);
+    expect(gw.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('embedded single-node mode'))).toBe(true);
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/src/tools/token-cli.ts', '--user', 'alice', '--org', 'acme'], {
+      env: { PATH: process.env.PATH ?? '', DEV_SECRET_FILE: secretFile },
+      encoding: 'utf8',
+    });
+    expect(cli.status).toBe(0);
+    const client = await TestClient.established(`ws://127.0.0.1:${gw.port}/api/ws`, cli.stdout.trim());
+    expect(client.frames[0]!.data).toMatchObject({ user_id: 'alice', organizations: ['acme'] });
+    gw.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+  });
+});
