@@ -8,7 +8,7 @@ import type { DevPublish } from './dev-publish-route.js';
  * The dev endpoint's way into RabbitMQ when AMQP_URL is set (DEV_PUBLISH_ENABLED=true): publishes
  * exactly what a task service would, on a lazily opened confirm channel, and waits for the confirm.
  */
-export function createAmqpDevPublish(options: NonNullable<Config['amqp']>, logger: Logger): { publish: DevPublish; close: () => Promise<void> } {
+export function createAmqpDevPublish(options: Pick<NonNullable<Config['amqp']>, 'url' | 'exchange'>, logger: Logger): { publish: DevPublish; close: () => Promise<void> } {
   let opening: Promise<{ connection: ChannelModel; channel: ConfirmChannel }> | undefined;
 
   const open = (): Promise<{ connection: ChannelModel; channel: ConfirmChannel }> => {

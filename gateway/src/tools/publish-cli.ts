@@ -1,0 +1,100 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createAmqpDevPublish } from '../dev/amqp-dev-publish.js';
+import { parseDevMessage, type DevPublishMessage } from '../dev/dev-publish-route.js';
+import { loadOrCreateDevSecret, mintDevToken } from './dev-token.js';
+
+const USAGE = `usage: npm run -s publish -- --org <id> [--type <event type>] [--data <json>] [--user <id>] [--url <gateway url>]
+
+Publishes one event the way the task service does.
+  With AMQP_URL set: to the RabbitMQ topic exchange AMQP_EXCHANGE (default "tasks"), waiting for the
+  broker's confirm. Without it: to a running embedded gateway's POST /api/dev/events (--url, default
+  http://127.0.0.1:8081) with a token minted from JWT_SECRET or the dev secret file.
+  --type   task.event.created (default), task.event.updated,
+           organization.member.added or organization.member.removed (these need --user)
+  --data   the task payload as JSON (default {})`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function parse(argv: readonly string[]): { message: DevPublishMessage; url: string } | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        org: { type: 'string' },
+        type: { type: 'string', default: 'task.event.created' },
+        data: { type: 'string', default: '{}' },
+        user: { type: 'string' },
+        url: { type: 'string', default: 'http://127.0.0.1:8081' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  if (values.help === true) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(values.data);
+  } catch (error) {
+    throw new UsageError('--data must be valid JSON', { cause: error });
+  }
+  const body = { event_type: values.type, organization_id: values.org, user_id: values.user, data };
+  const message = parseDevMessage(Buffer.from(JSON.stringify(body)));
+  if (typeof message === 'string') throw new UsageError(message);
+  return { message, url: values.url };
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let request;
+  try {
+    request = parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`publish: ${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (request === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const amqpUrl = env.AMQP_URL?.trim();
+  if (amqpUrl !== undefined && amqpUrl !== '') {
+    const publisher = createAmqpDevPublish({ url: amqpUrl, exchange: env.AMQP_EXCHANGE?.trim() || 'tasks' }, pino({ level: 'warn' }, pino.destination(2)));
+    try {
+      await publisher.publish(request.message);
+    } finally {
+      await publisher.close();
+    }
+    process.stdout.write(`published ${request.message.eventType} for ${request.message.organizationId} to RabbitMQ\n`);
+    return 0;
+  }
+  const secret = env.JWT_SECRET?.trim() || await loadOrCreateDevSecret(env.DEV_SECRET_FILE?.trim() || '.orgcast-dev/jwt-secret');
+  const token = await mintDevToken({ secret, userId: 'dev-publisher', organizations: [], ttlSeconds: 60, scopes: ['events:publish'], issuer: env.JWT_ISSUER?.trim() || undefined, audience: env.JWT_AUDIENCE?.trim() || undefined });
+  const { message } = request;
+  const body = 'userId' in message
+    ? { event_type: message.eventType, organization_id: message.organizationId, user_id: message.userId }
+    : { event_type: message.eventType, organization_id: message.organizationId, data: message.data };
+  const response = await fetch(new URL('/api/dev/events', request.url), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 202) {
+    process.stderr.write(`publish: gateway answered ${response.status}: ${await response.text()}\n`);
+    return 1;
+  }
+  process.stdout.write(`published ${message.eventType} for ${message.organizationId} via ${request.url}\n`);
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2), process.env);
+} catch (error) {
+  process.stderr.write(`publish: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
