@@ -1,0 +1,6 @@
+export { createAmqpEventSource, type AmqpEventSourceDeps, type AmqpEventSourceOptions } from './amqp-event-source.js';
+export { publishEvent, publishMembershipChange, type PublishableEvent, type PublishableMembershipChange } from './amqp-publisher.js';
+export { createLocalEventSource, type LocalEventSource, type LocalTaskEvent } from './local-event-source.js';
+export { EventSourceStateError, BrokerSetupError } from './event-source-error.js';
+export { parseBrokerMessage, type BrokerMessage, type ParsedBrokerMessage } from './parse-message.js';
+export type { EventSink, EventSource, InboundMembershipChange, InboundTaskEvent } from './event-source.js';
