@@ -1,0 +1,50 @@
+import type { InboundMembershipChange, InboundTaskEvent } from './event-source.js';
+
+/**
+ * Cluster mode's broker path (see docs/architecture.md):
+ *
+ *   task service ─▶ <exchange> (topic) ─▶ <exchange>.ingest (quorum-free durable queue,
+ *   single active consumer) ─▶ the sequencer on ONE pod: history append (id) ─▶
+ *   <exchange>.routed (direct, routing key = organization id) ─▶ each pod's own queue, bound only
+ *   to the organizations with a member connected to that pod ─▶ sockets.
+ */
+
+/** A sequenced event as it travels on the routed exchange and reaches sockets. */
+export interface RoutedFrame {
+  readonly organizationId: string;
+  /** History id, increasing per organization. */
+  readonly id: string;
+  /** The complete client frame (a TaskEventFrame as JSON text), sent to sockets unchanged. */
+  readonly frame: string;
+  readonly publishedAtMs: number | undefined;
+}
+
+export interface ClusterSink {
+  /**
+   * Sequencing duty (runs on the pod whose ingest consumer is the active one): append to history and
+   * publish with `publishRouted`. The ingest message is acked after this resolves; a rejection
+   * requeues it (history dedupes by `dedupeKey`, so a retry never makes a second entry).
+   */
+  onIngestTask(event: InboundTaskEvent, dedupeKey: string): Promise<void>;
+  /** Membership changes also enter through the ingest queue, once for the whole cluster. */
+  onIngestMembership(change: InboundMembershipChange, dedupeKey: string): Promise<void>;
+  /** A sequenced frame for an organization bound to this pod. Acked right after it returns. */
+  onRoutedFrame(frame: RoutedFrame): void;
+}
+
+export interface ClusterEventSource {
+  start(sink: ClusterSink): Promise<void>;
+  stop(): Promise<void>;
+  /** Connected, and this pod's canary came back through the routed exchange and its own queue. */
+  isReady(): boolean;
+  /** Publishes a sequenced frame to the routed exchange; resolves once the broker confirmed it. */
+  publishRouted(frame: RoutedFrame): Promise<void>;
+  /**
+   * Binds this pod's queue to the organization's routing key; resolves once the broker confirmed
+   * the binding (from then on every routed frame of the organization reaches this pod). Bindings are
+   * remembered and re-applied after a reconnection. Idempotent.
+   */
+  bindOrganization(organizationId: string): Promise<void>;
+  /** Removes the binding. Idempotent. */
+  unbindOrganization(organizationId: string): Promise<void>;
+}
