@@ -23,5 +23,11 @@ export interface PresenceStore {
   connectionsOf(userId: string): Promise<ReadonlyMap<string, number>>;
   /** Removes every entry of `pod` (graceful shutdown, or reaping a dead pod). */
   removePod(pod: string): Promise<void>;
+  /**
+   * `removePod` only if the pod is not alive at this moment, atomically: a pod that heartbeats again
+   * between `deadPods` and this call keeps its entries. True when the pod was not alive (its entries,
+   * if any, are gone); false when it is alive (nothing changed).
+   */
+  reapDeadPod(pod: string): Promise<boolean>;
   close(): Promise<void>;
 }

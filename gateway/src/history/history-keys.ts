@@ -1,0 +1,18 @@
+/**
+ * Redis keys of one organization's history. The organization id sits in a hash tag, `{...}`, so a
+ * Redis Cluster keeps all of an organization's keys in one slot (the scripts touch them together);
+ * `%`, `{` and `}` in the id are percent-encoded so the tag always ends where the id ends and no two
+ * organizations (or organization and dedupe key pairs) share a key.
+ */
+export function historyStreamKey(keyPrefix: string, organizationId: string): string {
+  return `${keyPrefix}history:{${tag(organizationId)}}`;
+}
+
+/** Holds the id of the entry appended under `dedupeKey`, with a TTL. */
+export function historyDedupeKey(keyPrefix: string, organizationId: string, dedupeKey: string): string {
+  return `${keyPrefix}dedupe:{${tag(organizationId)}}:${dedupeKey}`;
+}
+
+function tag(organizationId: string): string {
+  return organizationId.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'));
+}

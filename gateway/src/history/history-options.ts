@@ -1,0 +1,44 @@
+import { isEventId } from './event-id.js';
+import type { HistoryRecord } from './history-store.js';
+
+/** Bounds shared by every HistoryStore implementation. */
+export interface HistoryLimits {
+  /** Entries kept per organization (exactly: the oldest are dropped on append). */
+  readonly maxLength: number;
+  /**
+   * Age after which `trimByAge` drops an entry, by the time in its id. An organization without
+   * appends for twice this long is forgotten entirely (see `readAfter` for what a resume then sees).
+   */
+  readonly maxAgeMs: number;
+  /** How long an append's dedupe key is remembered. */
+  readonly dedupeTtlSeconds: number;
+}
+
+/** Throws a RangeError naming the first bad limit, before any I/O. */
+export function assertHistoryLimits(limits: HistoryLimits): void {
+  positiveInteger('maxLength', limits.maxLength);
+  positiveInteger('maxAgeMs', limits.maxAgeMs);
+  positiveInteger('dedupeTtlSeconds', limits.dedupeTtlSeconds);
+}
+
+export function assertOrganizationId(organizationId: string): void {
+  if (typeof organizationId !== 'string' || organizationId.length === 0) throw new RangeError('history organization id must be a non-empty string');
+}
+
+export function assertDedupeKey(dedupeKey: string): void {
+  if (typeof dedupeKey !== 'string' || dedupeKey.length === 0) throw new RangeError('history dedupe key must be a non-empty string');
+}
+
+export function assertRecord(record: HistoryRecord): void {
+  if (typeof record.eventType !== 'string' || typeof record.dataJson !== 'string') throw new RangeError('history record eventType and dataJson must be strings');
+  if (!Number.isFinite(record.timestampMs)) throw new RangeError(`history record timestampMs must be a finite number (got ${record.timestampMs})`);
+}
+
+export function assertReadArguments(afterId: string, limit: number): void {
+  if (!isEventId(afterId)) throw new RangeError(`history afterId must be an event id <ms>-<seq> (got ${JSON.stringify(afterId)})`);
+  if (!(Number.isInteger(limit) && limit >= 0)) throw new RangeError(`history read limit must be an integer >= 0 (got ${limit})`);
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!(Number.isSafeInteger(value) && value >= 1)) throw new RangeError(`history ${name} must be a positive integer (got ${value})`);
+}

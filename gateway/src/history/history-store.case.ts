@@ -1,0 +1,192 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compareEventIds, eventIdTimeMs, isEventId } from './event-id.js';
+import type { HistoryLimits } from './history-options.js';
+import type { HistoryRecord, HistoryStore } from './history-store.js';
+
+export interface HistoryStoreFactoryOptions extends HistoryLimits {
+  /** The clock the store must use for age trimming (and, in memory, for ids and expiry). */
+  readonly now: () => number;
+  /** Moves that clock. */
+  readonly setNow: (ms: number) => void;
+}
+
+export interface HistoryStoreHarness {
+  readonly store: HistoryStore;
+  /** Makes the store forget the organization the way an idle organization is forgotten. */
+  forget(organizationId: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export type HistoryStoreFactory = (options: HistoryStoreFactoryOptions) => Promise<HistoryStoreHarness>;
+
+const MAX_LENGTH = 5;
+const MAX_AGE_MS = 60_000;
+
+const record = (n: number): HistoryRecord => ({ eventType: 'task.event.created', dataJson: JSON.stringify({ n }), timestampMs: 1_700_000_000_000 + n });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The contract of HistoryStore, run against every implementation. */
+export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory): void {
+  describe(`HistoryStore contract: ${name}`, () => {
+    let harness: HistoryStoreHarness;
+    let store: HistoryStore;
+    let clock: number;
+    let keys = 0;
+
+    beforeEach(async () => {
+      clock = Date.now();
+      harness = await factory({ maxLength: MAX_LENGTH, maxAgeMs: MAX_AGE_MS, dedupeTtlSeconds: 60, now: () => clock, setNow: (ms) => (clock = ms) });
+      store = harness.store;
+    });
+    afterEach(async () => {
+      await store.close();
+      await harness.cleanup();
+    });
+
+    const append = async (organizationId: string, n: number): Promise<string> => {
+      keys += 1;
+      const result = await store.append(organizationId, `key-${keys}`, record(n));
+      expect(result.duplicate).toBe(false);
+      return result.id;
+    };
+    /** Appends after the previous id's millisecond has passed (in the injected clock and in real time). */
+    const appendLater = async (organizationId: string, n: number): Promise<string> => {
+      clock += 5;
+      await sleep(5);
+      return append(organizationId, n);
+    };
+    const ns = (entries: readonly { dataJson: string }[]) => entries.map((e) => (JSON.parse(e.dataJson) as { n: number }).n);
+
+    it('starts empty: last id 0-0, complete from 0-0', async () => {
+      expect(await store.lastId('acme')).toBe('0-0');
+      expect(await store.readAfter('acme', '0-0', 10)).toEqual({ entries: [], complete: true, more: false });
+    });
+
+    it('gives strictly increasing ids and reports the last one', async () => {
+      const ids: string[] = [];
+      for (let n = 0; n < 12; n += 1) ids.push(await append('acme', n));
+      for (const id of ids) expect(isEventId(id)).toBe(true);
+      for (let i = 1; i < ids.length; i += 1) expect(compareEventIds(ids[i - 1] as string, ids[i] as string)).toBeLessThan(0);
+      expect(await store.lastId('acme')).toBe(ids.at(-1));
+      expect(await store.lastId('globex')).toBe('0-0');
+    });
+
+    it('stores a record as given', async () => {
+      const given: HistoryRecord = { eventType: 'task.event.updated', dataJson: '{"title":"Ünïcødé 🙂","nested":{"a":[1,2]}}', timestampMs: 1_732_672_800_123 };
+      const { id } = await store.append('acme', 'k', given);
+      expect((await store.readAfter('acme', '0-0', 10)).entries).toEqual([{ id, ...given }]);
+    });
+
+    it('appends once per dedupe key and returns the first id again', async () => {
+      const first = await store.append('acme', 'msg-1', record(1));
+      const again = await store.append('acme', 'msg-1', record(2));
+      expect(first.duplicate).toBe(false);
+      expect(again).toEqual({ id: first.id, duplicate: true });
+      const other = await store.append('globex', 'msg-1', record(3));
+      expect(other.duplicate).toBe(false);
+      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1]);
+      expect(ns((await store.readAfter('globex', '0-0', 10)).entries)).toEqual([3]);
+    });
+
+    it('reads after an id, exclusively, at most limit entries, and says whether more follow', async () => {
+      const ids = [await append('acme', 1), await append('acme', 2), await append('acme', 3), await append('acme', 4)];
+      const page1 = await store.readAfter('acme', '0-0', 2);
+      expect(ns(page1.entries)).toEqual([1, 2]);
+      expect(page1).toMatchObject({ complete: true, more: true });
+      const page2 = await store.readAfter('acme', page1.entries[1]?.id ?? '', 2);
+      expect(ns(page2.entries)).toEqual([3, 4]);
+      expect(page2).toMatchObject({ complete: true, more: false });
+      expect(await store.readAfter('acme', ids[3] as string, 2)).toEqual({ entries: [], complete: true, more: false });
+      expect(await store.readAfter('acme', ids[0] as string, 0)).toEqual({ entries: [], complete: true, more: true });
+      expect(ns((await store.readAfter('acme', '18446744073709551615-18446744073709551615', 5)).entries)).toEqual([]);
+    });
+
+    it('keeps the newest maxLength entries and is complete exactly from the last dropped id', async () => {
+      const ids: string[] = [];
+      for (let n = 1; n <= 8; n += 1) ids.push(await append('acme', n));
+      const all = await store.readAfter('acme', '0-0', 100);
+      expect(ns(all.entries)).toEqual([4, 5, 6, 7, 8]);
+      expect(all.complete).toBe(false);
+      expect((await store.readAfter('acme', ids[1] as string, 100)).complete).toBe(false);
+      const fromLastDropped = await store.readAfter('acme', ids[2] as string, 100);
+      expect(ns(fromLastDropped.entries)).toEqual([4, 5, 6, 7, 8]);
+      expect(fromLastDropped.complete).toBe(true);
+      expect((await store.readAfter('acme', ids[5] as string, 100)).complete).toBe(true);
+      expect(await store.lastId('acme')).toBe(ids[7]);
+    });
+
+    it('drops entries older than maxAgeMs on trimByAge, keeping the last id', async () => {
+      const a = await append('acme', 1);
+      const b = await appendLater('acme', 2);
+      const c = await append('acme', 3);
+      expect(eventIdTimeMs(a)).toBeLessThan(eventIdTimeMs(b));
+
+      clock = eventIdTimeMs(b) + MAX_AGE_MS;
+      await store.trimByAge('acme');
+      const afterA = await store.readAfter('acme', a, 10);
+      expect(ns(afterA.entries)).toEqual([2, 3]);
+      expect(afterA.complete).toBe(true);
+      expect((await store.readAfter('acme', '0-0', 10)).complete).toBe(false);
+
+      clock = eventIdTimeMs(c) + MAX_AGE_MS + 1;
+      await store.trimByAge('acme');
+      expect(await store.readAfter('acme', a, 10)).toEqual({ entries: [], complete: false, more: false });
+      expect(await store.readAfter('acme', c, 10)).toEqual({ entries: [], complete: true, more: false });
+      expect(await store.lastId('acme')).toBe(c);
+
+      const d = await appendLater('acme', 4);
+      expect(compareEventIds(d, c)).toBeGreaterThan(0);
+      expect(await store.readAfter('acme', c, 10)).toMatchObject({ complete: true, more: false });
+      expect(ns((await store.readAfter('acme', c, 10)).entries)).toEqual([4]);
+    });
+
+    it('trimByAge keeps young entries and leaves an unknown organization alone', async () => {
+      await append('acme', 1);
+      await store.trimByAge('acme');
+      expect(await store.readAfter('acme', '0-0', 10)).toMatchObject({ complete: true, more: false });
+      await store.trimByAge('nobody');
+      expect(await store.lastId('nobody')).toBe('0-0');
+      expect(await store.readAfter('nobody', '0-0', 10)).toEqual({ entries: [], complete: true, more: false });
+    });
+
+    it('reports a resume from a forgotten history as incomplete, before and after new appends', async () => {
+      const a = await append('acme', 1);
+      const b = await append('acme', 2);
+      await harness.forget('acme');
+      expect(await store.lastId('acme')).toBe('0-0');
+      expect(await store.readAfter('acme', a, 10)).toEqual({ entries: [], complete: false, more: false });
+      expect(await store.readAfter('acme', b, 10)).toEqual({ entries: [], complete: false, more: false });
+      expect(await store.readAfter('acme', '0-0', 10)).toEqual({ entries: [], complete: true, more: false });
+
+      const c = await appendLater('acme', 3);
+      expect(compareEventIds(c, b)).toBeGreaterThan(0);
+      const fromA = await store.readAfter('acme', a, 10);
+      expect(ns(fromA.entries)).toEqual([3]);
+      expect(fromA.complete).toBe(false);
+      expect(await store.readAfter('acme', '0-0', 10)).toMatchObject({ complete: true });
+      expect(await store.readAfter('acme', c, 10)).toEqual({ entries: [], complete: true, more: false });
+    });
+
+    it('keeps organizations with odd ids apart', async () => {
+      const odd = ['org:with:colons', 'org {with} braces', '{', '}', 'a}:x', 'a', '%7D', '組織 🙂', '__proto__', 'constructor'];
+      for (const [i, organizationId] of odd.entries()) await append(organizationId, i);
+      for (const [i, organizationId] of odd.entries()) {
+        expect(ns((await store.readAfter(organizationId, '0-0', 10)).entries), organizationId).toEqual([i]);
+      }
+      // Organization and dedupe key must not run into each other: ('a}:x', 'y') vs ('a', 'x}:y').
+      expect((await store.append('a}:x', 'y', record(100))).duplicate).toBe(false);
+      expect((await store.append('a', 'x}:y', record(101))).duplicate).toBe(false);
+      expect((await store.append('a', 'x}:y', record(102))).duplicate).toBe(true);
+    });
+
+    it('rejects malformed arguments', async () => {
+      await expect(store.readAfter('acme', 'latest', 10)).rejects.toThrow(RangeError);
+      await expect(store.readAfter('acme', '0-0', -1)).rejects.toThrow(RangeError);
+      await expect(store.readAfter('acme', '0-0', 1.5)).rejects.toThrow(RangeError);
+      await expect(store.append('', 'k', record(1))).rejects.toThrow(RangeError);
+      await expect(store.append('acme', '', record(1))).rejects.toThrow(RangeError);
+      await expect(store.append('acme', 'k', { ...record(1), timestampMs: Number.NaN })).rejects.toThrow(RangeError);
+      expect(await store.lastId('acme')).toBe('0-0');
+    });
+  });
+}
