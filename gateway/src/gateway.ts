@@ -1,26 +1,40 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createAdmission } from './admission/admission.js';
-import { createTokenVerifier } from './auth/token-verifier.js';
 import type { TokenVerifier } from './auth/principal.js';
+import { createTokenVerifier } from './auth/token-verifier.js';
+import { createClusterMember, type ClusterMember } from './cluster/cluster-member.js';
+import { createLocalCommandBus, type ClusterCommand, type CommandBus } from './cluster/command-bus.js';
+import { createRedisCommandBus } from './cluster/redis-command-bus.js';
 import type { Config } from './config/config.js';
-import { createAmqpEventSource } from './consumer/amqp-event-source.js';
-import type { EventSink, EventSource } from './consumer/event-source.js';
-import { createLocalEventSource } from './consumer/local-event-source.js';
-import { createDevPublishRoute, type DevPublish } from './dev/dev-publish-route.js';
+import { createAmqpClusterSource } from './consumer/amqp-cluster-source.js';
+import type { ClusterEventSource } from './consumer/cluster-source.js';
+import { createLocalEventSource, type LocalEventSource } from './consumer/local-event-source.js';
 import { createAmqpDevPublish } from './dev/amqp-dev-publish.js';
+import { createDevPublishRoute, type DevPublish } from './dev/dev-publish-route.js';
 import { evaluateReadiness, type ReadinessCheck, type ReadinessReport } from './health/readiness.js';
-import { planDrain } from './lifecycle/drain-plan.js';
+import type { HistoryStore } from './history/history-store.js';
+import { createMemoryHistoryStore } from './history/memory-history-store.js';
+import { createRedisHistoryStore } from './history/redis-history-store.js';
+import { CapacityGate } from './lifecycle/capacity-gate.js';
+import { drainSessions } from './lifecycle/drain.js';
 import { createClientAddressResolver } from './limits/client-address.js';
 import { createConnectRateLimiter } from './limits/connect-rate-limiter.js';
 import type { MembershipStore } from './membership/membership-store.js';
 import { createMemoryMembershipStore } from './membership/memory-membership-store.js';
 import { createRedisMembershipStore } from './membership/redis-membership-store.js';
 import { createMetrics, type GatewayMetrics } from './metrics/metrics.js';
+import { createPollRoute } from './poll/poll-route.js';
+import type { PresenceStore } from './presence/presence-store.js';
+import { createRedisPresenceStore } from './presence/redis-presence-store.js';
 import { CloseCode } from './protocol/close-codes.js';
 import { createRedis, pingWithTimeout, quitRedis } from './redis/create-redis.js';
-import { createLocalEventIdSource } from './routing/event-id-source.js';
-import { FanOut } from './routing/fan-out.js';
+import { createDiscovery } from './cluster/create-discovery.js';
+import { createPodDeletionCostUpdater } from './cluster/create-pod-deletion-cost.js';
+import { OrganizationFeeds, type FeedBinder } from './routing/organization-feeds.js';
+import { Sequencer } from './routing/sequencer.js';
+import { createConnectFlow, type UserSlots } from './session/connect-flow.js';
 import { ConnectionManager } from './session/connection-manager.js';
 import { loadOrCreateDevSecret } from './tools/dev-token.js';
 import { createManagementServer, type ManagementServer } from './transport/management-server.js';
@@ -33,35 +47,57 @@ export interface GatewayDeps {
 
 export interface Gateway {
   readonly metrics: GatewayMetrics;
+  readonly connections: ConnectionManager;
   /** Binds both ports and starts consuming. Resolves with the bound ports. */
   start(): Promise<{ port: number; managementPort: number }>;
-  /** Graceful stop: not ready, stop accepting, drain in jittered batches, close dependencies. */
+  /** Graceful stop: not ready, drain in jittered batches, close dependencies in reverse order. */
   stop(): Promise<void>;
   readiness(): Promise<ReadinessReport>;
-  readonly connections: ConnectionManager;
 }
 
 const SWEEP_INTERVAL_MS = 1_000;
 const READINESS_TIMEOUT_MS = 1_000;
 
-/** Composition root: config → stores → services → servers. Everything is built here, nothing global. */
+/**
+ * Composition root: config → stores → event path → servers. The embedded single node and a cluster
+ * pod run the same code: only the store, source and bus implementations differ.
+ */
 export async function createGateway(config: Config, deps: GatewayDeps): Promise<Gateway> {
   const { logger } = deps;
   const metrics = deps.metrics ?? createMetrics({ defaultLabels: { pod: config.podName } });
   const verifier = await buildVerifier(config, logger);
 
+  // Stores.
   const redis: Redis | undefined = config.redis === undefined ? undefined : createRedis({ url: config.redis.url, metrics, logger, name: `orgcast:${config.podName}` });
-  const membership: MembershipStore = redis === undefined || config.redis === undefined
+  const keyPrefix = config.redis?.keyPrefix ?? '';
+  const membership: MembershipStore = redis === undefined
     ? createMemoryMembershipStore({ ttlSeconds: config.membership.revocationTtlSeconds })
-    : createRedisMembershipStore({ redis, keyPrefix: config.redis.keyPrefix, ttlSeconds: config.membership.revocationTtlSeconds });
+    : createRedisMembershipStore({ redis, keyPrefix, ttlSeconds: config.membership.revocationTtlSeconds });
+  const historyOptions = { maxLength: config.history.maxLength, maxAgeMs: config.history.maxAgeMs, dedupeTtlSeconds: config.history.dedupeTtlSeconds };
+  const history: HistoryStore = redis === undefined ? createMemoryHistoryStore(historyOptions) : createRedisHistoryStore({ redis, keyPrefix, ...historyOptions });
+  const presence: PresenceStore | undefined = redis === undefined ? undefined : createRedisPresenceStore({ redis, keyPrefix, podTtlMs: config.cluster.presenceTtlMs });
+  const commands: CommandBus = redis === undefined ? createLocalCommandBus() : createRedisCommandBus({ redis, keyPrefix, logger });
 
-  const local = config.amqp === undefined ? createLocalEventSource() : undefined;
-  const source: EventSource = local ?? createAmqpEventSource({ ...config.amqp!, podName: config.podName }, { logger, metrics });
+  // Event path: source → sequencer → (broker) → feeds → sockets.
+  const local: LocalEventSource | undefined = config.amqp === undefined ? createLocalEventSource() : undefined;
+  const broker: ClusterEventSource | undefined = config.amqp === undefined ? undefined : createAmqpClusterSource({ ...config.amqp, podName: config.podName }, { logger, metrics });
+  const binder: FeedBinder = broker ?? { bindOrganization: async () => undefined, unbindOrganization: async () => undefined };
 
-  const manager = new ConnectionManager({ ...config.server, podName: config.podName }, metrics, logger);
   let draining = false;
-  const resolveAddress = createClientAddressResolver(config.server.trustedProxies);
-  const connectLimiter = createConnectRateLimiter({ ratePerSecond: config.server.connectRatePerSecond, burst: config.server.connectRateBurst });
+  const feedsForManager = {
+    acquire: (org: string) => feeds.acquire(org),
+    release: (org: string) => feeds.release(org),
+    framesAfter: (org: string, afterId: string) => feeds.framesAfter(org, afterId),
+  };
+  const slots: UserSlots | undefined = presence === undefined ? undefined : {
+    reserve: (userId) => presence.tryReserve(config.podName, userId, config.server.maxConnectionsPerUser),
+    release: (userId) => {
+      presence.release(config.podName, userId).catch((error: unknown) => logger.warn({ err: error }, 'could not release a presence slot; it goes with the pod'));
+    },
+  };
+  const manager = new ConnectionManager({ ...config.server, podName: config.podName }, metrics, logger, feedsForManager, {
+    onClosed: (session) => slots?.release(session.userId),
+  });
   const admit = createAdmission({
     verifier,
     membership,
@@ -70,8 +106,11 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     allowedOrigins: config.server.allowedOrigins,
     maxConnections: config.server.maxConnections,
     maxConnectionsPerUser: config.server.maxConnectionsPerUser,
-    resolveClientAddress: resolveAddress,
-    allowConnect: (address) => connectLimiter.allow(address),
+    resolveClientAddress: createClientAddressResolver(config.server.trustedProxies),
+    allowConnect: (() => {
+      const limiter = createConnectRateLimiter({ ratePerSecond: config.server.connectRatePerSecond, burst: config.server.connectRateBurst });
+      return (address: string) => limiter.allow(address);
+    })(),
     state: {
       isDraining: () => draining,
       connectionCount: () => manager.size,
@@ -80,6 +119,33 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   });
 
   const routes: PublicRoute[] = [];
+  let server: PublicServer | undefined;
+  // The feeds publish through the server's topics; the server needs the connect flow, which needs
+  // the feeds: the broadcaster forwards to the server once it exists.
+  const feeds = new OrganizationFeeds(binder, { publish: (topic, text) => server?.broadcaster.publish(topic, text) ?? 0 }, metrics, logger, config.feeds);
+  routes.push(createPollRoute({
+    admit: (request) => admit(request, 0, 'poll'),
+    history,
+    feeds,
+    metrics,
+    logger,
+    options: { defaultTimeoutMs: config.poll.defaultTimeoutMs, maxTimeoutMs: config.poll.maxTimeoutMs, maxEventsPerOrganization: config.history.resumeMaxEvents },
+    isDraining: () => draining,
+  }));
+
+  const sequencer = new Sequencer(history, (frame) => (broker === undefined ? void feeds.deliver(frame) : broker.publishRouted(frame)), membership, commands, metrics, logger);
+  const applyCommand = (command: ClusterCommand): void => {
+    metrics.commandsReceived.inc({ type: command.type });
+    if (command.type === 'membership') {
+      const affected = manager.applyMembership(command.change);
+      metrics.membershipChanges.inc({ change: command.change.eventType === 'organization.member.removed' ? 'removed' : 'added' });
+      logger.info({ organization: command.change.organizationId, user: command.change.userId, change: command.change.eventType, affected }, 'membership change applied');
+    } else {
+      const closed = manager.disconnectUser(command.userId, CloseCode.Revoked, command.reason, 'revoked');
+      logger.info({ user: command.userId, closed }, 'user disconnected by command');
+    }
+  };
+
   let devPublishClose: (() => Promise<void>) | undefined;
   if (config.devPublishEnabled) {
     let publish: DevPublish;
@@ -97,36 +163,45 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     logger.warn('development publish endpoint enabled: POST /api/dev/events (needs the events:publish scope)');
   }
 
-  const server: PublicServer = createPublicServer({
+  server = createPublicServer({
     host: config.server.host,
     port: config.server.port,
     maxPayloadBytes: config.server.maxPayloadBytes,
     maxBackpressureBytes: config.server.maxBackpressureBytes,
     heartbeatTimeoutMs: config.server.heartbeatTimeoutMs,
-    admit,
+    connect: createConnectFlow({ admit, slots, feeds: feedsForManager, history, manager, resumeMaxEvents: config.history.resumeMaxEvents, metrics, logger }),
     manager,
     logger,
     routes,
   });
-  const fanOut = new FanOut(server.broadcaster, createLocalEventIdSource(config.podName), metrics);
+  const publicServer = server;
 
-  const sink: EventSink = {
-    onTaskEvent: (event) => {
-      fanOut.deliver(event);
+  // Cluster membership (with Redis): presence heartbeats, the pod ring and its duties, shedding.
+  const deletionCost = createPodDeletionCostUpdater(config, logger);
+  const member: ClusterMember | undefined = presence === undefined ? undefined : createClusterMember({
+    podName: config.podName,
+    heartbeatMs: config.cluster.presenceHeartbeatMs,
+    rebalanceIntervalMs: config.cluster.rebalanceIntervalMs,
+    rebalanceTolerancePercent: config.cluster.rebalanceTolerancePercent,
+    rebalanceMaxPerInterval: config.cluster.rebalanceMaxPerInterval,
+  }, {
+    presence,
+    discovery: createDiscovery(config, presence, logger),
+    logger,
+    metrics,
+    connections: () => manager.size,
+    shed: (count, withinMs) => {
+      void drainSessions(manager.openSessionsShuffled().slice(0, count), withinMs, CloseCode.Rebalance, 'rebalancing: reconnect', 'rebalance');
     },
-    onMembershipChange: async (change) => {
-      if (change.eventType === 'organization.member.removed') await membership.recordRemoved(change.organizationId, change.userId, change.atMs);
-      else await membership.recordAdded(change.organizationId, change.userId, change.atMs);
-      const affected = manager.applyMembership(change);
-      metrics.membershipChanges.inc({ change: change.eventType === 'organization.member.removed' ? 'removed' : 'added' });
-      logger.info({ organization: change.organizationId, user: change.userId, change: change.eventType, affected }, 'membership change applied');
-    },
-  };
+    onConnectionCount: (count) => deletionCost?.update(count),
+  });
 
+  const capacity = new CapacityGate(config.server.maxConnections, config.cluster.capacityResumePercent);
   const checks: ReadinessCheck[] = [
-    { name: 'listening', check: () => server.isListening() },
+    { name: 'listening', check: () => publicServer.isListening() },
     { name: 'not_draining', check: () => !draining },
-    { name: 'broker', check: () => source.isReady() },
+    { name: 'capacity', check: () => capacity.accepting(manager.size) },
+    { name: 'broker', check: () => broker?.isReady() ?? true },
   ];
   if (redis !== undefined) checks.push({ name: 'redis', check: () => pingWithTimeout(redis, READINESS_TIMEOUT_MS) });
   const readiness = async (): Promise<ReadinessReport> => {
@@ -140,6 +215,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     registry: metrics.registry,
     readiness,
     logger,
+    disconnectUser: (userId, reason) => commands.publish({ type: 'disconnect_user', userId, reason }),
   });
 
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -147,40 +223,41 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
 
   async function start(): Promise<{ port: number; managementPort: number }> {
     const managementPort = await management.listen();
-    await source.start(sink);
-    const port = await server.listen();
-    sweepTimer = setInterval(() => manager.sweep(), SWEEP_INTERVAL_MS);
+    await commands.start(applyCommand);
+    if (local !== undefined) {
+      await local.start({
+        onTaskEvent: (event) => sequencer.task(event, event.messageId ?? randomUUID()),
+        onMembershipChange: (change) => sequencer.membershipChange(change),
+      });
+    }
+    if (broker !== undefined) {
+      await broker.start({
+        onIngestTask: (event, dedupeKey) => sequencer.task(event, dedupeKey),
+        onIngestMembership: (change) => sequencer.membershipChange(change),
+        onRoutedFrame: (frame) => {
+          metrics.brokerDeliveries.inc();
+          feeds.deliver(frame);
+        },
+      });
+    }
+    await member?.start();
+    const port = await publicServer.listen();
+    sweepTimer = setInterval(() => {
+      manager.sweep();
+      feeds.sweep();
+      metrics.organizationsBound.set(feeds.boundCount);
+    }, SWEEP_INTERVAL_MS);
     sweepTimer.unref();
     logger.info({
       port,
       managementPort,
       mode: config.embedded ? 'embedded' : 'connected',
       redis: redis !== undefined,
-      amqp: config.amqp !== undefined,
+      amqp: broker !== undefined,
     }, config.embedded
       ? 'gateway listening in embedded single-node mode: in-memory stores, in-process events (set REDIS_URL and AMQP_URL for production)'
       : 'gateway listening');
     return { port, managementPort };
-  }
-
-  async function drainConnections(): Promise<void> {
-    const sessions = manager.openSessionsShuffled();
-    const windowMs = Math.min(config.lifecycle.drainWindowMs, sessions.length * 10);
-    const plan = planDrain(sessions.length, windowMs);
-    logger.info({ connections: sessions.length, windowMs, batches: plan.length }, 'draining connections');
-    const startedAt = Date.now();
-    let next = 0;
-    for (const batch of plan) {
-      const wait = startedAt + batch.atMs - Date.now();
-      if (wait > 0) await sleep(wait);
-      for (const session of sessions.slice(next, next + batch.count)) {
-        session.close(CloseCode.ServiceRestart, 'service restart: reconnect', 'shutdown');
-      }
-      next += batch.count;
-    }
-    // Give the close handshakes a moment to complete before dependencies go away.
-    const deadline = Date.now() + 1_000;
-    while (manager.size > 0 && Date.now() < deadline) await sleep(20);
   }
 
   async function stop(): Promise<void> {
@@ -188,12 +265,22 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
       draining = true;
       metrics.ready.set(0);
       // Upgrades arriving while the load balancer still routes here get 503 + Retry-After.
-      await drainConnections();
-      server.stopListening();
+      const sessions = manager.openSessionsShuffled();
+      const windowMs = Math.min(config.lifecycle.drainWindowMs, sessions.length * 10);
+      logger.info({ connections: sessions.length, windowMs }, 'draining connections');
+      await drainSessions(sessions, windowMs, CloseCode.ServiceRestart, 'service restart: reconnect', 'shutdown');
+      const deadline = Date.now() + 1_000;
+      while (manager.size > 0 && Date.now() < deadline) await sleep(20);
+      publicServer.stopListening();
       if (sweepTimer !== undefined) clearInterval(sweepTimer);
-      await source.stop();
+      feeds.close();
+      await member?.stop();
+      await deletionCost?.stop();
+      await broker?.stop();
+      await local?.stop();
       await devPublishClose?.();
-      await membership.close();
+      await commands.stop();
+      await Promise.all([membership.close(), history.close(), presence?.close()]);
       if (redis !== undefined) await quitRedis(redis, 1_000);
       management.close();
       logger.info('gateway stopped');
@@ -201,7 +288,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     return stopping;
   }
 
-  return { metrics, start, stop, readiness, connections: manager };
+  return { metrics, connections: manager, start, stop, readiness };
 }
 
 async function buildVerifier(config: Config, logger: Logger): Promise<TokenVerifier> {

@@ -51,6 +51,26 @@ describe('embedded single-node gateway (no Redis, no RabbitMQ)', () => {
     await Promise.all([alice.close(), bob.close(), carol.close()]);
   });
 
+  it('resumes and long-polls from the in-memory history', async () => {
+    const t = await token('dora', ['acme-r']);
+    const first = await TestClient.established(gw.wsUrl, t);
+    await post(gw, { event_type: 'task.event.created', organization_id: 'acme-r', data: { n: 1 } }, publisher);
+    const [seen] = await first.waitForCount(undefined, 1);
+    await first.close();
+    await post(gw, { event_type: 'task.event.created', organization_id: 'acme-r', data: { n: 2 } }, publisher);
+    await post(gw, { event_type: 'task.event.updated', organization_id: 'acme-r', data: { n: 3 } }, publisher);
+    const resumed = await TestClient.connect(`${gw.wsUrl}?resume=${encodeURIComponent(`acme-r:${seen!.id}`)}`, { token: t });
+    await resumed.waitForCount(undefined, 2);
+    expect(resumed.frames[0]!.data).toMatchObject({ recovered: { 'acme-r': true } });
+    expect(resumed.events().map((e) => (e.data as { n: number }).n)).toEqual([2, 3]);
+    await resumed.close();
+
+    const poll = await fetch(`${gw.httpUrl}/api/poll?timeout_ms=0&resume=${encodeURIComponent(`acme-r:${seen!.id}`)}`, { headers: { authorization: `Bearer ${t}` } });
+    const body = (await poll.json()) as { events: Array<{ data: { n: number } }>; resume: string };
+    expect(body.events.map((e) => e.data.n)).toEqual([2, 3]);
+    expect(body.resume).toBe(`acme-r:${resumed.events()[1]!.id}`);
+  });
+
   it('authenticates the dev publish endpoint and validates what it accepts', async () => {
     const event = { event_type: 'task.event.created', organization_id: 'acme', data: {} };
     expect((await post(gw, event)).status).toBe(401);

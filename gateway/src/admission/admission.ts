@@ -40,17 +40,20 @@ export interface AdmissionDeps {
  * The checks in front of every WebSocket upgrade (and every poll), cheapest first: pod state,
  * per-address rate, origin, token, membership overrides, per-user limit.
  */
-export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, pending: number) => Promise<Admission> {
-  // `pending` counts the upgrades in flight, this one included.
+export type AdmissionKind = 'socket' | 'poll';
+
+export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, pending: number, kind?: AdmissionKind) => Promise<Admission> {
+  // `pending` counts the upgrades in flight, this one included. Polls hold no socket: the connection
+  // limits do not apply to them.
   const origins = deps.allowedOrigins === undefined ? undefined : new Set(deps.allowedOrigins);
   const refuse = (status: 401 | 403 | 429 | 503, error: string, message: string, reason: RefusalReason): Admission => {
     deps.metrics.connectionsRefused.inc({ reason });
     return { ok: false, status, error, message, reason };
   };
 
-  return async (request, pending) => {
+  return async (request, pending, kind = 'socket') => {
     if (deps.state.isDraining()) return refuse(503, 'draining', 'this pod is shutting down; retry', 'draining');
-    if (deps.state.connectionCount() + pending > deps.maxConnections) {
+    if (kind === 'socket' && deps.state.connectionCount() + pending > deps.maxConnections) {
       return refuse(503, 'at_capacity', 'this pod is at its connection limit; retry', 'at_capacity');
     }
     const clientAddress = deps.resolveClientAddress(request.remoteAddress, request.forwardedFor);
@@ -73,7 +76,7 @@ export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, 
       return refuse(status, status === 503 ? 'auth_unavailable' : 'unauthorized', error.message, status === 503 ? 'auth_unavailable' : 'unauthorized');
     }
     const organizations = await deps.membership.effectiveOrganizations(principal.userId, principal.organizations, principal.issuedAtMs);
-    if (deps.state.connectionsOfUser(principal.userId) >= deps.maxConnectionsPerUser) {
+    if (kind === 'socket' && deps.state.connectionsOfUser(principal.userId) >= deps.maxConnectionsPerUser) {
       return refuse(429, 'too_many_connections', 'this user holds too many connections', 'user_limit');
     }
     return { ok: true, principal, organizations, clientAddress };

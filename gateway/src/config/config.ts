@@ -58,6 +58,34 @@ export interface Config {
     readonly reconnectMaxMs: number;
     readonly canaryIntervalMs: number;
   } | undefined;
+  readonly history: {
+    readonly maxLength: number;
+    readonly maxAgeMs: number;
+    readonly dedupeTtlSeconds: number;
+    readonly resumeMaxEvents: number;
+  };
+  readonly poll: {
+    readonly defaultTimeoutMs: number;
+    readonly maxTimeoutMs: number;
+  };
+  readonly feeds: {
+    readonly bufferSize: number;
+    readonly bufferMs: number;
+    readonly lingerMs: number;
+  };
+  readonly cluster: {
+    readonly presenceTtlMs: number;
+    readonly presenceHeartbeatMs: number;
+    readonly discovery: 'redis' | 'kubernetes';
+    readonly kubernetesService: string | undefined;
+    readonly podDeletionCost: boolean;
+    /** 0 disables shedding after scale-out. */
+    readonly rebalanceIntervalMs: number;
+    readonly rebalanceTolerancePercent: number;
+    readonly rebalanceMaxPerInterval: number;
+    /** Ready again below this share of MAX_CONNECTIONS after reaching it. */
+    readonly capacityResumePercent: number;
+  };
   readonly lifecycle: {
     readonly shutdownTimeoutMs: number;
     readonly drainWindowMs: number;
@@ -105,6 +133,11 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   if (env.DRAIN_WINDOW_MS + 1_000 > env.SHUTDOWN_TIMEOUT_MS) problems.push('DRAIN_WINDOW_MS: must leave at least 1000 ms of SHUTDOWN_TIMEOUT_MS for closing dependencies');
   if (env.MAX_CONNECTIONS_PER_USER > env.MAX_CONNECTIONS) problems.push('MAX_CONNECTIONS_PER_USER: must not exceed MAX_CONNECTIONS');
   if (env.CLIENT_MESSAGES_BURST < 1) problems.push('CLIENT_MESSAGES_BURST: must be at least 1');
+  if (env.POLL_DEFAULT_TIMEOUT_MS > env.POLL_MAX_TIMEOUT_MS) problems.push('POLL_DEFAULT_TIMEOUT_MS: must not exceed POLL_MAX_TIMEOUT_MS');
+  if (env.PRESENCE_HEARTBEAT_MS * 2 > env.PRESENCE_TTL_MS) problems.push('PRESENCE_HEARTBEAT_MS: must be at most half of PRESENCE_TTL_MS');
+  if (env.DISCOVERY === 'kubernetes' && (env.KUBERNETES_SERVICE === undefined || env.POD_NAMESPACE === undefined)) {
+    problems.push('KUBERNETES_SERVICE / POD_NAMESPACE: required when DISCOVERY=kubernetes');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const podName = env.POD_NAME ?? sanitizePodName(hostname());
@@ -157,6 +190,25 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       reconnectMinMs: env.AMQP_RECONNECT_MIN_MS,
       reconnectMaxMs: env.AMQP_RECONNECT_MAX_MS,
       canaryIntervalMs: env.READINESS_CANARY_INTERVAL_MS,
+    },
+    history: {
+      maxLength: env.HISTORY_MAX_LENGTH,
+      maxAgeMs: env.HISTORY_MAX_AGE_MS,
+      dedupeTtlSeconds: env.HISTORY_DEDUPE_TTL_SECONDS,
+      resumeMaxEvents: env.RESUME_MAX_EVENTS,
+    },
+    poll: { defaultTimeoutMs: env.POLL_DEFAULT_TIMEOUT_MS, maxTimeoutMs: env.POLL_MAX_TIMEOUT_MS },
+    feeds: { bufferSize: env.FEED_BUFFER_SIZE, bufferMs: env.FEED_BUFFER_MS, lingerMs: env.FEED_LINGER_MS },
+    cluster: {
+      presenceTtlMs: env.PRESENCE_TTL_MS,
+      presenceHeartbeatMs: env.PRESENCE_HEARTBEAT_MS,
+      discovery: env.DISCOVERY,
+      kubernetesService: env.KUBERNETES_SERVICE,
+      podDeletionCost: env.POD_DELETION_COST_ENABLED ?? env.DISCOVERY === 'kubernetes',
+      rebalanceIntervalMs: env.REBALANCE_INTERVAL_MS,
+      rebalanceTolerancePercent: env.REBALANCE_TOLERANCE_PERCENT,
+      rebalanceMaxPerInterval: env.REBALANCE_MAX_PER_INTERVAL,
+      capacityResumePercent: env.CAPACITY_RESUME_PERCENT,
     },
     lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainWindowMs: env.DRAIN_WINDOW_MS },
     embedded,

@@ -72,6 +72,26 @@ export const envSchema = z.object({
   AMQP_RECONNECT_MAX_MS: int(100, 300_000).default(10_000),
   READINESS_CANARY_INTERVAL_MS: int(100, 300_000).default(5_000),
 
+  HISTORY_MAX_LENGTH: int(1, 10_000_000).default(10_000),
+  HISTORY_MAX_AGE_MS: int(1_000, 30 * 86_400_000).default(86_400_000),
+  HISTORY_DEDUPE_TTL_SECONDS: int(10, 7 * 86_400).default(86_400),
+  RESUME_MAX_EVENTS: int(1, 1_000_000).default(1_000),
+  POLL_DEFAULT_TIMEOUT_MS: int(0, 600_000).default(25_000),
+  POLL_MAX_TIMEOUT_MS: int(0, 600_000).default(55_000),
+  FEED_BUFFER_SIZE: int(1, 1_000_000).default(256),
+  FEED_BUFFER_MS: int(100, 600_000).default(10_000),
+  FEED_LINGER_MS: int(0, 3_600_000).default(30_000),
+
+  PRESENCE_TTL_MS: int(1_000, 3_600_000).default(15_000),
+  PRESENCE_HEARTBEAT_MS: int(100, 600_000).default(5_000),
+  DISCOVERY: z.enum(['redis', 'kubernetes']).default('redis'),
+  KUBERNETES_SERVICE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes service name').optional(),
+  POD_DELETION_COST_ENABLED: bool.optional(),
+  REBALANCE_INTERVAL_MS: int(0, 3_600_000).default(10_000),
+  REBALANCE_TOLERANCE_PERCENT: int(0, 1_000).default(20),
+  REBALANCE_MAX_PER_INTERVAL: int(1, 1_000_000).default(100),
+  CAPACITY_RESUME_PERCENT: int(1, 100).default(90),
+
   SHUTDOWN_TIMEOUT_MS: int(1_000, 3_600_000).default(25_000),
   DRAIN_WINDOW_MS: int(0, 3_600_000).default(10_000),
 

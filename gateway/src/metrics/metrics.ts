@@ -68,6 +68,14 @@ export interface GatewayMetrics {
   readonly redisConnected: Gauge;
   readonly redisReconnects: Counter;
   readonly canaryAge: Gauge;
+  readonly eventsSequenced: Labelled<'result'>;
+  readonly eventsDuplicateDropped: Counter;
+  readonly organizationsBound: Gauge;
+  readonly resumes: Labelled<'recovered'>;
+  readonly pollRequests: Labelled<'result'>;
+  readonly commandsReceived: Labelled<'type'>;
+  readonly livePods: Gauge;
+  readonly brokerDeliveries: Counter;
 }
 
 export function createMetrics(options: { registry?: Registry; defaultLabels?: Record<string, string>; collectDefaults?: boolean } = {}): GatewayMetrics {
@@ -98,5 +106,13 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     redisConnected: new Gauge({ name: `${p}redis_connected`, help: '1 while the Redis connection is ready.', registers }),
     redisReconnects: new Counter({ name: `${p}redis_reconnects_total`, help: 'Redis reconnection attempts.', registers }),
     canaryAge: new Gauge({ name: `${p}consumer_canary_age_seconds`, help: 'Seconds since this pod last received its own readiness canary through the broker.', registers }),
+    eventsSequenced: labelled(new Counter({ name: `${p}events_sequenced_total`, help: 'Events given a history id by this pod (result: appended, duplicate).', labelNames: ['result'] as const, registers })),
+    eventsDuplicateDropped: new Counter({ name: `${p}events_duplicates_dropped_total`, help: 'Routed frames dropped because their id was already delivered (redeliveries).', registers }),
+    organizationsBound: new Gauge({ name: `${p}organizations_bound`, help: 'Organizations whose events this pod receives from the broker.', registers }),
+    resumes: labelled(new Counter({ name: `${p}resumes_total`, help: 'Per-organization resumptions on connect, by whether the history reached back.', labelNames: ['recovered'] as const, registers })),
+    pollRequests: labelled(new Counter({ name: `${p}poll_requests_total`, help: 'Long-poll requests answered, by result (events, empty, refused).', labelNames: ['result'] as const, registers })),
+    commandsReceived: labelled(new Counter({ name: `${p}cluster_commands_total`, help: 'Cross-pod commands applied, by type.', labelNames: ['type'] as const, registers })),
+    brokerDeliveries: new Counter({ name: `${p}broker_deliveries_total`, help: 'Sequenced frames this pod received from the broker (its own queue).', registers }),
+    livePods: new Gauge({ name: `${p}cluster_live_pods`, help: 'Gateway pods this pod sees alive.', registers }),
   };
 }

@@ -20,6 +20,8 @@ export interface ConnectionEstablishedFrame {
     connection_id: string;
     user_id: string;
     organizations: string[];
+    /** Per organization named in `resume`: whether the history reached back to the given id. */
+    recovered?: Record<string, boolean>;
     heartbeat_interval_ms: number;
     heartbeat_timeout_ms: number;
     max_payload_bytes: number;

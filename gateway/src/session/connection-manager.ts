@@ -6,8 +6,20 @@ import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
 import { ConnectionRegistry } from '../registry/connection-registry.js';
+import type { CatchUp, FeedView } from './catch-up.js';
 import { Session, type SessionLimits } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
+
+/** Interest in organizations' feeds: held while a connection receives an organization. */
+export interface FeedInterest extends FeedView {
+  acquire(organizationId: string): Promise<void>;
+  release(organizationId: string): void;
+}
+
+export interface ConnectionHooks {
+  /** After the session was removed; `organizations` are the ones it held. */
+  onClosed?(session: Session, organizations: readonly string[]): void;
+}
 
 export interface ConnectionManagerOptions extends SessionLimits {
   readonly podName: string;
@@ -29,6 +41,8 @@ export class ConnectionManager {
     private readonly options: ConnectionManagerOptions,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
+    private readonly feeds: FeedInterest,
+    private readonly hooks: ConnectionHooks = {},
     private readonly now: () => number = Date.now,
   ) {
     metrics.maxConnections.set(options.maxConnections);
@@ -42,8 +56,13 @@ export class ConnectionManager {
     return this.registry.countForUser(userId);
   }
 
-  /** Registers a freshly upgraded socket, subscribes it and sends `connection.established`. */
-  open(socket: SocketPort, principal: Principal, organizations: readonly string[]): Session {
+  /**
+   * Registers a freshly upgraded socket whose organizations' feeds are already acquired (one interest
+   * each, now owned by the session), then, in this one synchronous step: `connection.established`,
+   * the replayed history, the buffered frames newer than it, and the topic subscriptions. Nothing can
+   * arrive in between, so the client sees no gap and no duplicate.
+   */
+  open(socket: SocketPort, principal: Principal, organizations: readonly string[], catchUp?: CatchUp): Session {
     const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, {
       onClientMessage: (eventType) => this.metrics.clientMessages.inc({ event_type: eventType }),
       onClientError: (code) => this.metrics.clientErrors.inc({ code }),
@@ -55,13 +74,13 @@ export class ConnectionManager {
       session.close(CloseCode.TooManyConnections, 'too many connections for this user', 'user_limit');
       return session;
     }
-    for (const organization of organizations) socket.subscribe(organizationTopic(organization));
     const established: ConnectionEstablishedFrame = {
       event_type: 'connection.established',
       data: {
         connection_id: session.id,
         user_id: principal.userId,
         organizations: [...organizations],
+        ...(catchUp !== undefined && Object.keys(catchUp.recovered).length > 0 && { recovered: catchUp.recovered }),
         heartbeat_interval_ms: this.options.heartbeatIntervalMs,
         heartbeat_timeout_ms: this.options.heartbeatTimeoutMs,
         max_payload_bytes: this.options.maxPayloadBytes,
@@ -70,6 +89,14 @@ export class ConnectionManager {
       },
     };
     session.send(JSON.stringify(established));
+    for (const organization of organizations) {
+      const upTo = catchUp?.replayedUpTo.get(organization);
+      if (upTo !== undefined) {
+        for (const frame of catchUp!.replay.get(organization) ?? []) session.send(frame);
+        for (const live of this.feeds.framesAfter(organization, upTo).frames) session.send(live.frame);
+      }
+      socket.subscribe(organizationTopic(organization));
+    }
     return session;
   }
 
@@ -77,32 +104,53 @@ export class ConnectionManager {
   closed(session: Session, code: number): void {
     const wasClosing = session.status === 'closing';
     session.status = 'closed';
+    const organizations = this.registry.organizationsOf(session);
     this.registry.remove(session);
     this.metrics.connections.set(this.registry.size);
+    for (const organization of organizations) this.feeds.release(organization);
+    this.hooks.onClosed?.(session, organizations);
     const reason: CloseReason = session.closeReason ?? (code === CloseCode.MessageTooBig ? 'protocol_violation' : 'client');
     this.metrics.connectionsClosed.inc({ reason });
     if (!wasClosing && code === CloseCode.MessageTooBig) this.logger.debug({ connection: session.id }, 'closed: frame too big');
   }
 
-  /** Applies a membership change to this user's live sessions on this pod. */
+  /**
+   * Applies a membership change to this user's live sessions on this pod. A removal takes effect at
+   * once; an addition once the organization's feed is bound here.
+   */
   applyMembership(change: InboundMembershipChange): number {
     const topic = organizationTopic(change.organizationId);
+    const removed = change.eventType === 'organization.member.removed';
     const frame: OrganizationChangedFrame = {
-      event_type: change.eventType === 'organization.member.removed' ? 'organization.access.revoked' : 'organization.access.granted',
+      event_type: removed ? 'organization.access.revoked' : 'organization.access.granted',
       data: { organization_id: change.organizationId },
     };
     const text = JSON.stringify(frame);
     let affected = 0;
     for (const session of this.registry.connectionsOfUser(change.userId)) {
       if (session.status !== 'open') continue;
-      if (change.eventType === 'organization.member.removed') {
+      if (removed) {
         if (!this.registry.revoke(session, change.organizationId)) continue;
         session.socket.unsubscribe(topic);
+        this.feeds.release(change.organizationId);
+        session.send(text);
       } else {
         if (!this.registry.grant(session, change.organizationId)) continue;
-        session.socket.subscribe(topic);
+        // The interest taken here belongs to the session from now on: a close or a later removal
+        // releases it, so the outcomes below release only what nobody else will.
+        this.feeds.acquire(change.organizationId).then(
+          () => {
+            if (session.status === 'open' && this.registry.receives(session, change.organizationId)) {
+              session.socket.subscribe(topic);
+              session.send(text);
+            }
+          },
+          (error: unknown) => {
+            if (session.status === 'open' && this.registry.revoke(session, change.organizationId)) this.feeds.release(change.organizationId);
+            this.logger.warn({ err: error, organization: change.organizationId }, 'could not bind a granted organization; the user gets it on reconnect');
+          },
+        );
       }
-      session.send(text);
       affected += 1;
     }
     return affected;

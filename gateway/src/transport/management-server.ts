@@ -11,6 +11,8 @@ export interface ManagementServerOptions {
   readonly registry: Registry;
   readonly readiness: () => Promise<ReadinessReport>;
   readonly logger: Logger;
+  /** Operator command: close every connection of a user on every pod (4403, no automatic reconnect). */
+  readonly disconnectUser: (userId: string, reason: string) => Promise<void>;
 }
 
 export interface ManagementServer {
@@ -48,6 +50,28 @@ export function createManagementServer(options: ManagementServerOptions): Manage
       (error: unknown) => {
         options.logger.error({ err: error }, 'metrics collection failed');
         deferred.error(500, 'internal', 'metrics collection failed');
+      },
+    );
+  });
+
+  app.post('/admin/users/:user/disconnect', (res, req) => {
+    const raw = req.getParameter(0) ?? '';
+    const deferred = new DeferredResponse(res);
+    let userId = '';
+    try {
+      userId = decodeURIComponent(raw);
+    } catch (error) {
+      options.logger.debug({ err: error }, 'bad percent-encoding in a user id');
+    }
+    if (userId === '') {
+      deferred.error(400, 'invalid_request', 'user id required');
+      return;
+    }
+    options.disconnectUser(userId, 'disconnected by an operator').then(
+      () => deferred.json(202, { status: 'accepted', user_id: userId }),
+      (error: unknown) => {
+        options.logger.error({ err: error }, 'disconnect command failed');
+        deferred.error(503, 'unavailable', 'could not broadcast the command');
       },
     );
   });

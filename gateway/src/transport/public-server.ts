@@ -1,16 +1,27 @@
 import * as uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import type { Admission, UpgradeRequest } from '../admission/admission.js';
+import type { UpgradeRequest } from '../admission/admission.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionManager } from '../session/connection-manager.js';
 import type { Session } from '../session/session.js';
-import type { TopicBroadcaster } from '../session/socket-port.js';
+import type { SocketPort, TopicBroadcaster } from '../session/socket-port.js';
 import { DeferredResponse, replyError } from './http-reply.js';
 import { UwsSocket } from './uws-socket.js';
 
+/** The outcome of the checks and preparations in front of an upgrade. */
+export type ConnectDecision =
+  | { readonly ok: false; readonly status: number; readonly error: string; readonly message: string }
+  | {
+    readonly ok: true;
+    /** Called synchronously inside the upgrade: registers the socket and makes it live. */
+    open(socket: SocketPort): Session;
+    /** The client went away before the upgrade: undo the preparations. */
+    cancel(): void;
+  };
+
 interface UserData {
-  admission: Extract<Admission, { ok: true }>;
+  decision: Extract<ConnectDecision, { ok: true }>;
   session: Session | undefined;
   /** A frame was dropped for backpressure; the slow-consumer close is scheduled. */
   dropping: boolean;
@@ -29,7 +40,7 @@ export interface PublicServerOptions {
   readonly maxPayloadBytes: number;
   readonly maxBackpressureBytes: number;
   readonly heartbeatTimeoutMs: number;
-  readonly admit: (request: UpgradeRequest, pending: number) => Promise<Admission>;
+  readonly connect: (request: UpgradeRequest, pending: number) => Promise<ConnectDecision>;
   readonly manager: ConnectionManager;
   readonly logger: Logger;
   readonly routes?: readonly PublicRoute[];
@@ -76,14 +87,18 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
       };
       const deferred = new DeferredResponse(res);
       pending += 1;
-      options.admit(request, pending).then(
-        (admission) => {
+      options.connect(request, pending).then(
+        (decision) => {
           pending -= 1;
-          if (!admission.ok) {
-            deferred.error(admission.status, admission.error, admission.message, admission.status === 503 || admission.status === 429 ? { 'retry-after': '1' } : {});
+          if (!decision.ok) {
+            deferred.error(decision.status, decision.error, decision.message, decision.status === 503 || decision.status === 429 ? { 'retry-after': '1' } : {});
             return;
           }
-          deferred.write((r) => r.upgrade<UserData>({ admission, session: undefined, dropping: false }, key, protocol, extensions, context));
+          if (deferred.isAborted) {
+            decision.cancel();
+            return;
+          }
+          deferred.write((r) => r.upgrade<UserData>({ decision, session: undefined, dropping: false }, key, protocol, extensions, context));
         },
         (error: unknown) => {
           pending -= 1;
@@ -95,7 +110,7 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
 
     open: (ws) => {
       const data = ws.getUserData();
-      data.session = manager.open(new UwsSocket(ws), data.admission.principal, data.admission.organizations);
+      data.session = data.decision.open(new UwsSocket(ws));
     },
 
     message: (ws, message, isBinary) => {

@@ -33,6 +33,17 @@ export class TestPublisher {
     await channel.waitForConfirms();
   }
 
+  /** Publishes many events, then waits for all the confirms at once. */
+  async tasks(events: ReadonlyArray<{ organizationId: string; data: unknown }>, eventType: TaskEventType = 'task.event.created'): Promise<void> {
+    const channel = await this.open();
+    for (const event of events) {
+      if (!publishEvent(channel, this.exchange, { eventType, organizationId: event.organizationId, data: event.data })) {
+        await new Promise((resolve) => channel.once('drain', resolve));
+      }
+    }
+    await channel.waitForConfirms();
+  }
+
   async membership(eventType: 'organization.member.added' | 'organization.member.removed', organizationId: string, userId: string, timestampMs?: number): Promise<void> {
     const channel = await this.open();
     publishMembershipChange(channel, this.exchange, { eventType, organizationId, userId, timestampMs });

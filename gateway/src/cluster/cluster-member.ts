@@ -1,0 +1,104 @@
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { PresenceStore } from '../presence/presence-store.js';
+import type { PodDiscovery } from './pod-discovery.js';
+import { PodRing } from './pod-ring.js';
+import { connectionsToShed } from './rebalance.js';
+
+export interface ClusterMemberOptions {
+  readonly podName: string;
+  readonly heartbeatMs: number;
+  readonly rebalanceIntervalMs: number;
+  readonly rebalanceTolerancePercent: number;
+  readonly rebalanceMaxPerInterval: number;
+}
+
+export interface ClusterMemberDeps {
+  readonly presence: PresenceStore;
+  readonly discovery: PodDiscovery;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  /** This pod's live connection count. */
+  readonly connections: () => number;
+  /** Closes `count` connections with a reconnectable code, spread over `withinMs`. */
+  readonly shed: (count: number, withinMs: number) => void;
+  /** Told the connection count after every heartbeat (pod-deletion-cost). */
+  readonly onConnectionCount?: (count: number) => void;
+}
+
+export interface ClusterMember {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly ring: PodRing;
+}
+
+/**
+ * This pod's part in the cluster: it heartbeats its presence, keeps the pod ring current, carries
+ * out the ring's duties (the owner of a dead pod's name reaps its presence entries), and sheds
+ * connections when it holds well above the mean after a scale-out.
+ */
+export function createClusterMember(options: ClusterMemberOptions, deps: ClusterMemberDeps): ClusterMember {
+  const { presence, logger, metrics } = deps;
+  const ring = new PodRing(options.podName);
+  const timers: NodeJS.Timeout[] = [];
+  let stopped = false;
+
+  async function heartbeat(): Promise<void> {
+    const count = deps.connections();
+    await presence.heartbeat(options.podName, count);
+    deps.onConnectionCount?.(count);
+    for (const dead of await presence.deadPods()) {
+      if (dead === options.podName || !ring.owns(dead)) continue;
+      if (await presence.reapDeadPod(dead)) logger.info({ deadPod: dead }, 'reaped the presence entries of a dead pod');
+    }
+  }
+
+  async function rebalance(): Promise<void> {
+    const pods = await presence.livePods();
+    metrics.livePods.set(pods.size);
+    const self = deps.connections();
+    const counts = [...pods].map(([pod, count]) => (pod === options.podName ? self : count));
+    if (!pods.has(options.podName)) counts.push(self);
+    const excess = connectionsToShed(self, counts, options.rebalanceTolerancePercent, options.rebalanceMaxPerInterval);
+    if (excess > 0) {
+      logger.info({ connections: self, pods: counts.length, shedding: excess }, 'above the cluster mean after a scale-out: shedding connections');
+      deps.shed(excess, options.rebalanceIntervalMs * 0.8);
+    }
+  }
+
+  /** Runs `work` every `ms`, skipping a tick while the previous run is still going. */
+  function every(ms: number, work: () => Promise<void>, what: string): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || stopped) return;
+      busy = true;
+      work()
+        .catch((error: unknown) => logger.warn({ err: error }, `${what} failed`))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    timer.unref();
+    timers.push(timer);
+  }
+
+  return {
+    ring,
+    async start() {
+      await presence.heartbeat(options.podName, deps.connections());
+      await deps.discovery.start((pods) => {
+        const change = ring.update(pods);
+        metrics.livePods.set(ring.pods.length);
+        if (change.added.length > 0 || change.removed.length > 0) logger.info({ pods: ring.pods, ...change }, 'pod ring changed');
+      });
+      every(options.heartbeatMs, heartbeat, 'presence heartbeat');
+      if (options.rebalanceIntervalMs > 0) every(options.rebalanceIntervalMs, rebalance, 'rebalancing');
+    },
+    async stop() {
+      stopped = true;
+      for (const timer of timers) clearInterval(timer);
+      await deps.discovery.stop();
+      await presence.removePod(options.podName);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { Admission, UpgradeRequest } from '../admission/admission.js';
+import type { HistoryStore } from '../history/history-store.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+import { parseResume, queryParameter, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
+import type { ConnectDecision } from '../transport/public-server.js';
+import { readCatchUp, stillCovered, type CatchUp } from './catch-up.js';
+import type { ConnectionManager, FeedInterest } from './connection-manager.js';
+
+/** The cluster-wide per-user connection count (absent on a single node: the local count suffices). */
+export interface UserSlots {
+  reserve(userId: string): Promise<boolean>;
+  release(userId: string): void;
+}
+
+export interface ConnectFlowDeps {
+  readonly admit: (request: UpgradeRequest, pending: number) => Promise<Admission>;
+  readonly slots: UserSlots | undefined;
+  readonly feeds: FeedInterest;
+  readonly history: HistoryStore;
+  readonly manager: ConnectionManager;
+  readonly resumeMaxEvents: number;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * Everything between an upgrade request and a live socket: admission, the cluster-wide user slot,
+ * the organizations' feeds (bound before anything is read), and the history the client missed.
+ * The decision's `open` then goes live synchronously; `cancel` undoes it all if the client left.
+ */
+export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeRequest, pending: number) => Promise<ConnectDecision> {
+  const { metrics } = deps;
+  return async (request, pending) => {
+    let resume: ResumeCursor;
+    try {
+      resume = parseResume(queryParameter(request.query, 'resume') ?? '');
+    } catch (error) {
+      if (!(error instanceof ResumeParseError)) throw error;
+      return { ok: false, status: 400, error: 'invalid_request', message: error.message };
+    }
+    const admission = await deps.admit(request, pending);
+    if (!admission.ok) return admission;
+    const { principal, organizations } = admission;
+
+    if (deps.slots !== undefined && !(await deps.slots.reserve(principal.userId))) {
+      metrics.connectionsRefused.inc({ reason: 'user_limit' });
+      return { ok: false, status: 429, error: 'too_many_connections', message: 'this user holds too many connections' };
+    }
+    const releaseSlot = (): void => deps.slots?.release(principal.userId);
+
+    const acquired = await Promise.allSettled(organizations.map((org) => deps.feeds.acquire(org)));
+    const releaseFeeds = (): void => organizations.forEach((org) => deps.feeds.release(org));
+    const failed = acquired.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failed !== undefined) {
+      releaseFeeds();
+      releaseSlot();
+      deps.logger.warn({ err: failed.reason }, 'could not bind the organizations of a new connection');
+      metrics.connectionsRefused.inc({ reason: 'at_capacity' });
+      return { ok: false, status: 503, error: 'unavailable', message: 'the event feed is unavailable; retry' };
+    }
+
+    let catchUp: CatchUp;
+    try {
+      catchUp = await readCatchUp(organizations, resume, deps.history, deps.feeds, deps.resumeMaxEvents);
+    } catch (error) {
+      releaseFeeds();
+      releaseSlot();
+      throw error;
+    }
+    return {
+      ok: true,
+      open: (socket) => {
+        // A burst may have pushed frames out of a buffer since the read: then the gap cannot be
+        // bridged, and the client is told to refetch instead of silently missing events.
+        const final = stillCovered(catchUp, deps.feeds) ? catchUp : withoutReplay(catchUp);
+        for (const recovered of Object.values(final.recovered)) metrics.resumes.inc({ recovered: String(recovered) });
+        return deps.manager.open(socket, principal, organizations, final);
+      },
+      cancel: () => {
+        releaseFeeds();
+        releaseSlot();
+      },
+    };
+  };
+}
+
+function withoutReplay(catchUp: CatchUp): CatchUp {
+  const recovered = Object.fromEntries(Object.keys(catchUp.recovered).map((org) => [org, false]));
+  return { recovered, replay: new Map(), replayedUpTo: new Map() };
+}

@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { token, type RunningGateway } from './helpers/gateway.js';
+import { metricValue, startPods, type Pods } from './helpers/pods.js';
+import { ResumingClient } from './helpers/resuming-client.js';
+import { waitFor } from './helpers/wait.js';
+import { TestClient } from './helpers/ws-client.js';
+
+const deliveries = (pod: RunningGateway): Promise<number> => metricValue(pod, /^orgcast_broker_deliveries_total\{pod="[^"]+"\} (\d+)/m);
+
+describe('cluster of three pods (RabbitMQ + Redis)', () => {
+  let cluster: Pods;
+  beforeAll(async () => {
+    cluster = await startPods(3, { HISTORY_MAX_LENGTH: '500' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('isolates tenants: random memberships, 10k events, each member gets its organizations\' events exactly once, in order', async () => {
+    const organizations = Array.from({ length: 12 }, (_, i) => `org-${i}`);
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const members = await Promise.all(Array.from({ length: 45 }, async (_, i) => {
+      const orgs = organizations.filter(() => random() < 0.25);
+      const pod = cluster.pods[i % 3]!;
+      const client = await TestClient.established(pod.wsUrl, await token(`user-${i}`, orgs));
+      return { orgs: new Set(orgs), client };
+    }));
+    const events = Array.from({ length: 10_000 }, (_, seq) => ({ organizationId: organizations[Math.floor(random() * organizations.length)]!, data: { seq } }));
+    await cluster.publisher.tasks(events);
+    const expected = (orgs: Set<string>): number[] => events.filter((e) => orgs.has(e.organizationId)).map((e) => e.data.seq);
+    for (const { orgs, client } of members) {
+      const want = expected(orgs);
+      await client.waitForCount(undefined, want.length, 30_000);
+      await new Promise((r) => setTimeout(r, 0));
+      const got = client.events();
+      expect(got.every((e) => orgs.has(e.organization_id!))).toBe(true);
+      expect(got.map((e) => (e.data as { seq: number }).seq)).toEqual(want);
+      const ids = new Set(got.map((e) => `${e.organization_id} ${e.id}`));
+      expect(ids.size).toBe(got.length);
+    }
+    // The same event has the same id on every pod.
+    const byEvent = new Map<number, string>();
+    for (const { client } of members) {
+      for (const e of client.events()) {
+        const seq = (e.data as { seq: number }).seq;
+        const id = byEvent.get(seq);
+        if (id === undefined) byEvent.set(seq, e.id!);
+        else expect(e.id).toBe(id);
+      }
+    }
+    await Promise.all(members.map((m) => m.client.close()));
+  }, 90_000);
+
+  it('delivers from the broker only to pods with a member of the organization', async () => {
+    const [a, b, c] = cluster.pods as [RunningGateway, RunningGateway, RunningGateway];
+    const onA = await TestClient.established(a.wsUrl, await token('solo-a', ['only-on-a']));
+    const onB = await TestClient.established(b.wsUrl, await token('solo-b', ['only-on-b']));
+    const before = await Promise.all([a, b, c].map(deliveries));
+    await cluster.publisher.tasks(Array.from({ length: 50 }, (_, i) => ({ organizationId: 'only-on-a', data: { i } })));
+    await onA.waitForCount(undefined, 50);
+    const after = await Promise.all([a, b, c].map(deliveries));
+    expect(after[0]! - before[0]!).toBeGreaterThanOrEqual(50);
+    expect(after[1]! - before[1]!).toBe(0);
+    expect(after[2]! - before[2]!).toBe(0);
+    expect(onB.events()).toHaveLength(0);
+    await Promise.all([onA.close(), onB.close()]);
+  });
+
+  it('resumes on another pod without a gap or a duplicate, and says when history no longer reaches back', async () => {
+    const [a, b] = cluster.pods as [RunningGateway, RunningGateway];
+    const t = await token('resumer', ['resume-org', 'resume-other']);
+    let url = a.wsUrl;
+    const client = new ResumingClient(() => url, t);
+    await client.connect();
+    await cluster.publisher.tasks(Array.from({ length: 20 }, (_, i) => ({ organizationId: 'resume-org', data: { i } })));
+    await waitFor(() => client.received.length === 20, 5_000, 'first 20');
+    url = b.wsUrl;
+    // Disconnect, publish while away, reconnect on another pod with resume.
+    client.close();
+    await cluster.publisher.tasks(Array.from({ length: 30 }, (_, i) => ({ organizationId: 'resume-org', data: { i: 20 + i } })));
+    const again = new ResumingClient(() => url, t);
+    for (const [org, id] of client.lastIds) again.seen(org, id);
+    await again.connect();
+    await cluster.publisher.tasks(Array.from({ length: 10 }, (_, i) => ({ organizationId: 'resume-org', data: { i: 50 + i } })));
+    await waitFor(() => again.received.length === 40, 5_000, 'replayed 30 + live 10');
+    expect(again.received.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 40 }, (_, i) => 20 + i));
+    expect(again.check()).toMatchObject({ duplicates: 0, outOfOrder: 0 });
+    expect(again.recoveredFlags).toEqual([{ 'resume-org': true }]);
+    expect(again.pods).toEqual([b.config.podName]);
+    again.close();
+
+    // A resume point the history no longer holds (HISTORY_MAX_LENGTH is 500 here): recovered false.
+    const watcher = await TestClient.established(a.wsUrl, await token('watcher', ['stale-org']));
+    await cluster.publisher.tasks(Array.from({ length: 510 }, (_, i) => ({ organizationId: 'stale-org', data: { i } })));
+    const [firstSeen] = await watcher.waitForCount(undefined, 510, 10_000);
+    await watcher.close();
+    const stale = new ResumingClient(() => a.wsUrl, await token('watcher', ['stale-org']));
+    stale.seen('stale-org', firstSeen!.id!);
+    await stale.connect();
+    stale.close();
+    expect(stale.recoveredFlags).toEqual([{ 'stale-org': false }]);
+    expect(stale.received).toEqual([]);
+  });
+
+  it('answers long polls on any pod with the same cursor', async () => {
+    const [a, b, c] = cluster.pods as [RunningGateway, RunningGateway, RunningGateway];
+    const t = await token('poller', ['poll-org']);
+    const poll = async (pod: RunningGateway, resume?: string, timeoutMs = 5_000): Promise<{ events: Array<{ id: string; data: { n: number } }>; resume: string; recovered: Record<string, boolean> }> => {
+      const query = new URLSearchParams({ timeout_ms: String(timeoutMs) });
+      if (resume !== undefined) query.set('resume', resume);
+      const response = await fetch(`${pod.httpUrl}/api/poll?${query.toString()}`, { headers: { authorization: `Bearer ${t}` } });
+      expect(response.status).toBe(200);
+      return (await response.json()) as never;
+    };
+    const first = await poll(a);
+    expect(first.events).toEqual([]);
+    expect(first.resume).toMatch(/^poll-org:/);
+    await cluster.publisher.tasks([{ organizationId: 'poll-org', data: { n: 1 } }, { organizationId: 'poll-org', data: { n: 2 } }]);
+    const second = await poll(b, first.resume);
+    expect(second.events.map((e) => e.data.n)).toEqual([1, 2]);
+    expect(second.recovered).toEqual({ 'poll-org': true });
+    // A long poll on a third pod wakes up when the next event arrives.
+    const started = Date.now();
+    const waiting = poll(c, second.resume, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await cluster.publisher.task('poll-org', { n: 3 });
+    const third = await waiting;
+    expect(third.events.map((e) => e.data.n)).toEqual([3]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Nothing new: an empty answer after the timeout, same cursor.
+    const empty = await poll(a, third.resume, 200);
+    expect(empty).toMatchObject({ events: [], resume: third.resume });
+    const refused = await fetch(`${a.httpUrl}/api/poll`);
+    expect(refused.status).toBe(401);
+  });
+
+  it('holds MAX_CONNECTIONS_PER_USER across pods', async () => {
+    const pods = await startPods(2, { MAX_CONNECTIONS_PER_USER: '3' });
+    try {
+      const [a, b] = pods.pods as [RunningGateway, RunningGateway];
+      const t = await token('limited', ['acme']);
+      const open = [await TestClient.established(a.wsUrl, t), await TestClient.established(b.wsUrl, t), await TestClient.established(a.wsUrl, t)];
+      await expect(TestClient.connect(b.wsUrl, { token: t })).rejects.toMatchObject({ status: 429 });
+      await open[1]!.close();
+      await waitFor(async () => {
+        try {
+          open.push(await TestClient.established(b.wsUrl, t));
+          return true;
+        } catch {
+          return false;
+        }
+      }, 3_000, 'a slot frees up');
+      await Promise.all(open.map((c) => c.close()));
+    } finally {
+      await pods.stop();
+    }
+  });
+
+  it('applies cross-pod commands: disconnect a user everywhere, membership changes on every pod within a second', async () => {
+    const [a, b, c] = cluster.pods as [RunningGateway, RunningGateway, RunningGateway];
+    const t = await token('mallory', ['cmd-org', 'cmd-other']);
+    const clients = [await TestClient.established(a.wsUrl, t), await TestClient.established(b.wsUrl, t), await TestClient.established(c.wsUrl, t)];
+    const started = Date.now();
+    await cluster.publisher.membership('organization.member.removed', 'cmd-org', 'mallory');
+    await Promise.all(clients.map((cl) => cl.waitFor((f) => f.event_type === 'organization.access.revoked', 1_000)));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await cluster.publisher.tasks([{ organizationId: 'cmd-org', data: { hidden: true } }, { organizationId: 'cmd-other', data: { visible: true } }]);
+    await Promise.all(clients.map((cl) => cl.waitForCount(undefined, 1)));
+    for (const cl of clients) expect(cl.events().map((e) => e.organization_id)).toEqual(['cmd-other']);
+
+    const response = await fetch(`${b.managementUrl}/admin/users/mallory/disconnect`, { method: 'POST' });
+    expect(response.status).toBe(202);
+    const codes = await Promise.all(clients.map((cl) => cl.waitForClose(1_000)));
+    expect(codes).toEqual([4403, 4403, 4403]);
+  });
+
+  it('sees every live pod in its ring', async () => {
+    for (const pod of cluster.pods) expect(await metricValue(pod, /^orgcast_cluster_live_pods\{pod="[^"]+"\} (\d+)/m)).toBe(3);
+  });
+});
