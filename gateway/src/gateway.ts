@@ -33,6 +33,7 @@ import { createRedis, pingWithTimeout, quitRedis } from './redis/create-redis.js
 import { createDiscovery } from './cluster/create-discovery.js';
 import { createPodDeletionCostUpdater } from './cluster/create-pod-deletion-cost.js';
 import { OrganizationFeeds, type FeedBinder } from './routing/organization-feeds.js';
+import { resyncFeeds } from './routing/feed-resync.js';
 import { Sequencer } from './routing/sequencer.js';
 import { createConnectFlow, type UserSlots } from './session/connect-flow.js';
 import { ConnectionManager } from './session/connection-manager.js';
@@ -237,6 +238,12 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
         onRoutedFrame: (frame) => {
           metrics.brokerDeliveries.inc();
           feeds.deliver(frame);
+        },
+        onReconnected: () => {
+          resyncFeeds(feeds, history, config.history.resumeMaxEvents).then(
+            (frames) => logger.info({ frames }, 're-read the bound organizations\' history after a broker reconnection'),
+            (error: unknown) => logger.warn({ err: error }, 'could not re-read history after a broker reconnection'),
+          );
         },
       });
     }

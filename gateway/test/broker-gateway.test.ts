@@ -139,11 +139,11 @@ describe('gateway with RabbitMQ and Redis', () => {
     const channel = await conn.createChannel();
     const queue = gw.config.amqp!.queueName;
     const canaryKey = `orgcast.canary.${gw.config.podName}`;
-    await channel.unbindQueue(queue, exchange, canaryKey);
+    await channel.unbindQueue(queue, `${exchange}.routed`, canaryKey);
     await waitFor(async () => (await readyz(gw)) === 503, 5_000, 'not ready without canaries');
     const body = (await (await fetch(`${gw.managementUrl}/readyz`)).json()) as { checks: Record<string, boolean> };
     expect(body.checks).toMatchObject({ broker: false, redis: true, listening: true });
-    await channel.bindQueue(queue, exchange, canaryKey);
+    await channel.bindQueue(queue, `${exchange}.routed`, canaryKey);
     await waitFor(async () => (await readyz(gw)) === 200, 5_000, 'ready again');
     await conn.close();
   });

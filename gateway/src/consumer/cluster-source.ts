@@ -23,13 +23,19 @@ export interface ClusterSink {
   /**
    * Sequencing duty (runs on the pod whose ingest consumer is the active one): append to history and
    * publish with `publishRouted`. The ingest message is acked after this resolves; a rejection
-   * requeues it (history dedupes by `dedupeKey`, so a retry never makes a second entry).
+   * retries it after a delay, in place so that later messages never overtake it (history dedupes
+   * by `dedupeKey`, so a retry, or a redelivery after a failover, never makes a second entry).
    */
   onIngestTask(event: InboundTaskEvent, dedupeKey: string): Promise<void>;
   /** Membership changes also enter through the ingest queue, once for the whole cluster. */
   onIngestMembership(change: InboundMembershipChange, dedupeKey: string): Promise<void>;
   /** A sequenced frame for an organization bound to this pod. Acked right after it returns. */
   onRoutedFrame(frame: RoutedFrame): void;
+  /**
+   * The connection came back after a loss, consumers are running again. Routed frames are transient:
+   * whatever was in flight when the broker went away is re-read from history by the caller.
+   */
+  onReconnected?(): void;
 }
 
 export interface ClusterEventSource {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { EventSink } from './event-source.js';
 import { parseBrokerMessage } from './parse-message.js';
+import { brokerMessageOf, createDeliverySettler } from './settle-delivery.js';
 
 export interface MessageHandlerOptions {
   readonly podName: string;
@@ -29,15 +30,7 @@ export type MessageHandler = (channel: Channel, message: ConsumeMessage, sink: E
  */
 export function createMessageHandler(options: MessageHandlerOptions): MessageHandler {
   const { logger, metrics } = options;
-
-  /** Acks and nacks throw once their channel is closed; the broker then redelivers the message. */
-  function settle(action: () => void): void {
-    try {
-      action();
-    } catch (error) {
-      logger.debug({ err: error }, 'could not settle a message on a closed channel; the broker will redeliver it');
-    }
-  }
+  const settler = createDeliverySettler(logger, metrics);
 
   async function deliver(channel: Channel, message: ConsumeMessage, eventType: string, handler: () => void | Promise<void>): Promise<void> {
     try {
@@ -45,39 +38,22 @@ export function createMessageHandler(options: MessageHandlerOptions): MessageHan
     } catch (error) {
       logger.warn({ err: error, eventType, messageId: message.properties.messageId, retryDelayMs: options.retryDelayMs }, 'event sink failed; requeueing the message');
       await options.sleep(options.retryDelayMs);
-      settle(() => channel.nack(message, false, true));
+      settler.requeue(channel, message);
       return;
     }
     metrics.eventsConsumed.inc({ event_type: eventType });
-    settle(() => channel.ack(message));
+    settler.ack(channel, message);
   }
 
   return async (channel, message, sink) => {
-    const { properties, fields } = message;
-    const parsed = parseBrokerMessage({
-      routingKey: fields.routingKey,
-      body: message.content,
-      headers: properties.headers,
-      timestampSeconds: typeof properties.timestamp === 'number' ? properties.timestamp : undefined,
-      messageId: typeof properties.messageId === 'string' ? properties.messageId : undefined,
-      receivedAtMs: options.now(),
-    });
+    const parsed = parseBrokerMessage(brokerMessageOf(message, options.now()));
     switch (parsed.kind) {
       case 'invalid':
-        metrics.eventsDeadLettered.inc({ reason: parsed.reason });
-        logger.warn({
-          reason: parsed.reason,
-          detail: parsed.detail,
-          routingKey: fields.routingKey,
-          messageId: properties.messageId,
-          bytes: message.content.length,
-          redelivered: fields.redelivered,
-        }, 'dead-lettering an invalid broker message');
-        settle(() => channel.nack(message, false, false));
+        settler.deadLetter(channel, message, parsed.reason, parsed.detail);
         return;
       case 'canary':
         if (parsed.pod === options.podName) options.onCanary(parsed.sentAtMs);
-        settle(() => channel.ack(message));
+        settler.ack(channel, message);
         return;
       case 'task': {
         const { event } = parsed;

@@ -53,7 +53,7 @@ export function parseBrokerMessage(message: BrokerMessage): ParsedBrokerMessage 
         eventType: rawType,
         organizationId,
         data: 'data' in body.value ? body.value['data'] : null,
-        publishedAtMs: headerMs(message.headers) ?? amqpTimestampMs(message.timestampSeconds) ?? bodyTimestampMs(body.value),
+        publishedAtMs: publishedAtHeaderMs(message.headers) ?? amqpTimestampMs(message.timestampSeconds) ?? bodyTimestampMs(body.value),
         messageId: message.messageId !== undefined && message.messageId !== '' ? message.messageId : undefined,
       },
     };
@@ -115,7 +115,7 @@ function parseCanary(routingKey: string, body: JsonObject): ParsedBrokerMessage 
 }
 
 /** Header `x-published-at-ms`: a number, or a decimal string (some clients only send strings). */
-function headerMs(headers: BrokerMessage['headers']): number | undefined {
+export function publishedAtHeaderMs(headers: BrokerMessage['headers']): number | undefined {
   const raw = headers?.[PUBLISHED_AT_HEADER];
   const value = typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : raw;
   return isTimeMs(value) ? value : undefined;

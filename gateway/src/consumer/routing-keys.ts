@@ -14,3 +14,21 @@ export function canaryRoutingKey(pod: string): string {
 export function deadLetterQueueName(exchange: string): string {
   return `${exchange}.dead-letter`;
 }
+
+/** Cluster mode: the shared queue every event enters once, to be sequenced (see cluster-source.ts). */
+export function ingestQueueName(exchange: string): string {
+  return `${exchange}.ingest`;
+}
+
+/** Cluster mode: the direct exchange of sequenced frames, routing key = organization id. */
+export function routedExchangeName(exchange: string): string {
+  return `${exchange}.routed`;
+}
+
+/** AMQP routing keys are short strings: at most 255 bytes. */
+export const MAX_ROUTING_KEY_BYTES = 255;
+
+/** Whether an organization id can be a routing key of the routed exchange. */
+export function isRoutableOrganization(organizationId: string): boolean {
+  return organizationId !== '' && Buffer.byteLength(organizationId, 'utf8') <= MAX_ROUTING_KEY_BYTES;
+}

@@ -40,13 +40,26 @@ export function podQueueOptions(options: TopologyOptions): Options.AssertQueue {
 }
 
 /**
- * Declares everything the consumer needs, on short-lived channels of its own, so that a refused
- * declaration (which closes its channel) never looks like a lost consumer channel:
- * the durable topic exchange; the fanout dead-letter exchange and its durable queue
- * `<exchange>.dead-letter`, where rejected messages are kept for inspection; the pod queue bound
- * to the event types and to this pod's canary key.
+ * Declares everything the single-pod consumer needs, on short-lived channels of its own, so that a
+ * refused declaration (which closes its channel) never looks like a lost consumer channel: the
+ * exchanges and dead-letter queue (see `declareExchanges`), and the pod queue bound to the event
+ * types and to this pod's canary key.
  */
 export async function declareTopology(model: ChannelModel, options: TopologyOptions, logger: Logger): Promise<void> {
+  let channel = await declareExchanges(model, options, logger);
+  channel = await assertQueueOrUseExisting(model, channel, options.queueName, podQueueOptions(options), logger);
+  for (const pattern of [...EVENT_BINDING_PATTERNS, canaryRoutingKey(options.podName)]) {
+    await channel.bindQueue(options.queueName, options.exchange, pattern);
+  }
+  await channel.close();
+}
+
+/**
+ * The durable topic exchange the task service publishes to; the fanout dead-letter exchange and
+ * its durable queue `<exchange>.dead-letter`, where rejected messages are kept for inspection.
+ * Returns the open setup channel, for the caller's own declarations (and to close).
+ */
+export async function declareExchanges(model: ChannelModel, options: Pick<TopologyOptions, 'exchange' | 'deadLetterExchange'>, logger: Logger): Promise<Channel> {
   let channel = await openSetupChannel(model, logger);
   await channel.assertExchange(options.exchange, 'topic', { durable: true });
   await channel.assertExchange(options.deadLetterExchange, 'fanout', { durable: true });
@@ -56,11 +69,7 @@ export async function declareTopology(model: ChannelModel, options: TopologyOpti
     arguments: { 'x-max-length': DEAD_LETTER_QUEUE_MAX_LENGTH, 'x-overflow': 'drop-head' },
   }, logger);
   await channel.bindQueue(deadLetterQueue, options.deadLetterExchange, '');
-  channel = await assertQueueOrUseExisting(model, channel, options.queueName, podQueueOptions(options), logger);
-  for (const pattern of [...EVENT_BINDING_PATTERNS, canaryRoutingKey(options.podName)]) {
-    await channel.bindQueue(options.queueName, options.exchange, pattern);
-  }
-  await channel.close();
+  return channel;
 }
 
 async function openSetupChannel(model: ChannelModel, logger: Logger): Promise<Channel> {
@@ -72,9 +81,10 @@ async function openSetupChannel(model: ChannelModel, logger: Logger): Promise<Ch
 /**
  * A queue declared earlier with other arguments (an older release, changed settings) makes the
  * broker refuse the declaration with 406. Consuming from the queue as it is beats never consuming:
- * the pod queue expires with the pod and comes back with the new arguments.
+ * the pod queue expires with the pod and comes back with the new arguments. Returns the channel to
+ * go on with (a fresh one after a refusal, which closed the old one).
  */
-async function assertQueueOrUseExisting(model: ChannelModel, channel: Channel, queue: string, options: Options.AssertQueue, logger: Logger): Promise<Channel> {
+export async function assertQueueOrUseExisting(model: ChannelModel, channel: Channel, queue: string, options: Options.AssertQueue, logger: Logger): Promise<Channel> {
   try {
     await channel.assertQueue(queue, options);
     return channel;

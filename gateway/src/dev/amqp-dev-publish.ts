@@ -13,7 +13,7 @@ export function createAmqpDevPublish(options: Pick<NonNullable<Config['amqp']>, 
 
   const open = (): Promise<{ connection: ChannelModel; channel: ConfirmChannel }> => {
     opening ??= (async () => {
-      const connection = await connect(options.url);
+      const connection = await connect(options.url, { noDelay: true });
       const forget = (): void => {
         opening = undefined;
       };

@@ -22,6 +22,8 @@ export interface ConnectionEstablishedFrame {
     organizations: string[];
     /** Per organization named in `resume`: whether the history reached back to the given id. */
     recovered?: Record<string, boolean>;
+    /** The cursor to reconnect with (same format as the `resume` parameter), where this connection starts. */
+    resume: string;
     heartbeat_interval_ms: number;
     heartbeat_timeout_ms: number;
     max_payload_bytes: number;

@@ -133,6 +133,13 @@ export class OrganizationFeeds {
     return count;
   }
 
+  /** Bound organizations with the newest id delivered for each (what a resync reads after). */
+  boundOrganizations(): Array<{ organizationId: string; lastId: string }> {
+    const bound: Array<{ organizationId: string; lastId: string }> = [];
+    for (const [organizationId, feed] of this.feeds) if (feed.binding !== undefined) bound.push({ organizationId, lastId: feed.lastId });
+    return bound;
+  }
+
   isBound(organizationId: string): boolean {
     return this.feeds.get(organizationId)?.binding !== undefined;
   }

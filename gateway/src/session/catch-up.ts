@@ -8,23 +8,28 @@ export interface FeedView {
   framesAfter(organizationId: string, afterId: string): { frames: RoutedFrame[]; covered: boolean };
 }
 
-/** What a resuming connection is sent before it goes live, per organization. */
+/** What a connection is sent before it goes live, per organization. */
 export interface CatchUp {
   /** Per resumed organization: did the history reach back to the client's id? */
   readonly recovered: Record<string, boolean>;
   /** Frames read from history, per organization, oldest first. */
   readonly replay: ReadonlyMap<string, readonly string[]>;
-  /** Per replayed organization, the newest id already covered by `replay`. */
-  readonly replayedUpTo: ReadonlyMap<string, string>;
+  /**
+   * Per organization, the id the connection starts after: the last replayed id, or the end of the
+   * history when nothing is replayed. Every event after it reaches the client, from the feed buffer
+   * or live. Sent to the client as its initial `resume` cursor.
+   */
+  readonly startAfter: ReadonlyMap<string, string>;
 }
 
 const MAX_REREADS = 5;
 
 /**
- * Reads what a resuming client missed. Must be called after the organizations' feeds are bound, so
- * every event newer than what the history returns is either in the feed buffer or still to come.
- * Resolves only when the feed buffers cover the gap between history and live (re-reading history
- * when a burst pushed frames out of a buffer meanwhile): the caller then goes live in the same tick.
+ * Reads where each organization starts and, for resumed ones, what the client missed. Must be
+ * called after the organizations' feeds are bound, so every event newer than what the history
+ * returns is either in the feed buffer or still to come. Resolves only when the feed buffers cover
+ * the gap between history and live (re-reading history when a burst pushed frames out of a buffer
+ * meanwhile): the caller then goes live in the same tick.
  */
 export async function readCatchUp(
   organizations: readonly string[],
@@ -35,32 +40,46 @@ export async function readCatchUp(
 ): Promise<CatchUp> {
   const recovered: Record<string, boolean> = {};
   const replay = new Map<string, string[]>();
-  const replayedUpTo = new Map<string, string>();
-  await Promise.all(organizations.filter((org) => resume.has(org)).map(async (org) => {
-    let after = resume.get(org)!;
-    const frames: string[] = [];
-    for (let attempt = 0; attempt <= MAX_REREADS; attempt += 1) {
-      const read = await history.readAfter(org, after, maxEvents - frames.length);
-      if (!read.complete || read.more) {
-        recovered[org] = false;
-        return;
-      }
-      for (const entry of read.entries) frames.push(taskFrameJson(entry.eventType, entry.id, org, entry.dataJson, entry.timestampMs));
-      after = read.entries.length > 0 ? read.entries[read.entries.length - 1]!.id : after;
-      if (feeds.framesAfter(org, after).covered) {
-        recovered[org] = true;
-        replay.set(org, frames);
-        replayedUpTo.set(org, after);
+  const startAfter = new Map<string, string>();
+  await Promise.all(organizations.map(async (org) => {
+    const from = resume.get(org);
+    if (from !== undefined) {
+      const frames = await readMissed(org, from, history, feeds, maxEvents);
+      recovered[org] = frames !== undefined;
+      if (frames !== undefined) {
+        replay.set(org, frames.frames);
+        startAfter.set(org, frames.upTo);
         return;
       }
     }
-    recovered[org] = false;
+    startAfter.set(org, await liveStart(org, history, feeds));
   }));
-  return { recovered, replay, replayedUpTo };
+  return { recovered, replay, startAfter };
 }
 
-/** Whether every replayed organization is still covered by the feed buffers (checked right before going live). */
+/** The history after `from` up to a point the feed buffer covers; undefined when not recoverable. */
+async function readMissed(org: string, from: string, history: HistoryStore, feeds: FeedView, maxEvents: number): Promise<{ frames: string[]; upTo: string } | undefined> {
+  let after = from;
+  const frames: string[] = [];
+  for (let attempt = 0; attempt <= MAX_REREADS; attempt += 1) {
+    const read = await history.readAfter(org, after, maxEvents - frames.length);
+    if (!read.complete || read.more) return undefined;
+    for (const entry of read.entries) frames.push(taskFrameJson(entry.eventType, entry.id, org, entry.dataJson, entry.timestampMs));
+    if (read.entries.length > 0) after = read.entries[read.entries.length - 1]!.id;
+    if (feeds.framesAfter(org, after).covered) return { frames, upTo: after };
+  }
+  return undefined;
+}
+
+/** The end of the history, at a point the feed buffer covers (read again if a burst evicted it). */
+async function liveStart(org: string, history: HistoryStore, feeds: FeedView): Promise<string> {
+  let last = await history.lastId(org);
+  for (let attempt = 0; attempt < MAX_REREADS && !feeds.framesAfter(org, last).covered; attempt += 1) last = await history.lastId(org);
+  return last;
+}
+
+/** Whether the feed buffers still cover every organization's start (checked right before going live). */
 export function stillCovered(catchUp: CatchUp, feeds: FeedView): boolean {
-  for (const [org, upTo] of catchUp.replayedUpTo) if (!feeds.framesAfter(org, upTo).covered) return false;
+  for (const [org, upTo] of catchUp.startAfter) if (!feeds.framesAfter(org, upTo).covered) return false;
   return true;
 }

@@ -73,7 +73,7 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
       open: (socket) => {
         // A burst may have pushed frames out of a buffer since the read: then the gap cannot be
         // bridged, and the client is told to refetch instead of silently missing events.
-        const final = stillCovered(catchUp, deps.feeds) ? catchUp : withoutReplay(catchUp);
+        const final = stillCovered(catchUp, deps.feeds) ? catchUp : withoutReplay(catchUp, deps.feeds);
         for (const recovered of Object.values(final.recovered)) metrics.resumes.inc({ recovered: String(recovered) });
         return deps.manager.open(socket, principal, organizations, final);
       },
@@ -85,7 +85,14 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
   };
 }
 
-function withoutReplay(catchUp: CatchUp): CatchUp {
+/** Nothing can be bridged: every organization starts live now, resumed ones flagged for a refetch. */
+function withoutReplay(catchUp: CatchUp, feeds: FeedInterest): CatchUp {
   const recovered = Object.fromEntries(Object.keys(catchUp.recovered).map((org) => [org, false]));
-  return { recovered, replay: new Map(), replayedUpTo: new Map() };
+  const startAfter = new Map([...catchUp.startAfter.keys()].map((org) => [org, newestBuffered(org, feeds)]));
+  return { recovered, replay: new Map(), startAfter };
+}
+
+function newestBuffered(org: string, feeds: FeedInterest): string {
+  const { frames } = feeds.framesAfter(org, '0-0');
+  return frames.length > 0 ? frames[frames.length - 1]!.id : '0-0';
 }

@@ -6,6 +6,7 @@ import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
 import { ConnectionRegistry } from '../registry/connection-registry.js';
+import { formatResume } from '../protocol/resume.js';
 import type { CatchUp, FeedView } from './catch-up.js';
 import { Session, type SessionLimits } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
@@ -81,6 +82,7 @@ export class ConnectionManager {
         user_id: principal.userId,
         organizations: [...organizations],
         ...(catchUp !== undefined && Object.keys(catchUp.recovered).length > 0 && { recovered: catchUp.recovered }),
+        resume: formatResume(catchUp?.startAfter ?? new Map()),
         heartbeat_interval_ms: this.options.heartbeatIntervalMs,
         heartbeat_timeout_ms: this.options.heartbeatTimeoutMs,
         max_payload_bytes: this.options.maxPayloadBytes,
@@ -90,10 +92,10 @@ export class ConnectionManager {
     };
     session.send(JSON.stringify(established));
     for (const organization of organizations) {
-      const upTo = catchUp?.replayedUpTo.get(organization);
-      if (upTo !== undefined) {
+      const startAfter = catchUp?.startAfter.get(organization);
+      if (startAfter !== undefined) {
         for (const frame of catchUp!.replay.get(organization) ?? []) session.send(frame);
-        for (const live of this.feeds.framesAfter(organization, upTo).frames) session.send(live.frame);
+        for (const live of this.feeds.framesAfter(organization, startAfter).frames) session.send(live.frame);
       }
       socket.subscribe(organizationTopic(organization));
     }

@@ -11,7 +11,7 @@ export class TestPublisher {
 
   private async open(): Promise<ConfirmChannel> {
     if (this.channel !== undefined) return this.channel;
-    const model = await connect(this.url);
+    const model = await connect(this.url, { noDelay: true });
     model.on('error', () => this.forget());
     model.on('close', () => this.forget());
     const channel = await model.createConfirmChannel();

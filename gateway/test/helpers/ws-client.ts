@@ -106,7 +106,7 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== listener);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(this.frames.map((f) => f.event_type))}, close ${this.closeCode}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.frames.length} frames (${JSON.stringify(this.frames.slice(0, 5).map((f) => f.event_type))}…), close ${this.closeCode}`));
       }, timeoutMs);
       if (!check()) this.waiters.push(listener);
     });

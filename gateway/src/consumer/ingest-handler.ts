@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { ClusterSink } from './cluster-source.js';
+import { parseBrokerMessage } from './parse-message.js';
+import { MAX_ROUTING_KEY_BYTES, isRoutableOrganization } from './routing-keys.js';
+import { brokerMessageOf, createDeliverySettler } from './settle-delivery.js';
+
+export interface IngestHandlerOptions {
+  /** Wait between two attempts of a failed sequencing. */
+  readonly retryDelayMs: number;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly now: () => number;
+  /** Waits `ms`; resolves false when stopping. */
+  readonly sleep: (ms: number) => Promise<boolean>;
+}
+
+/** `isCurrent`: the message's connection is still the live one (its ack can still land). */
+export type IngestHandler = (channel: Channel, message: ConsumeMessage, sink: ClusterSink, isCurrent: () => boolean) => Promise<void>;
+
+/**
+ * Settles one delivery of the ingest queue, never throwing:
+ * - invalid, or an organization id that cannot be a routing key (over 255 UTF-8 bytes) →
+ *   dead-lettered, counted, never sequenced;
+ * - task / membership → `sink.onIngestTask|onIngestMembership(…, dedupeKey)`, then acked.
+ *
+ * A sink failure is retried in place every `retryDelayMs`, not requeued: messages behind it are
+ * already prefetched, and a requeue would let them overtake it, breaking the per-organization
+ * order the sequencer assigns ids in. The retry ends when the connection goes or the source
+ * stops; the message, still unacked, then comes back (in order) to whichever ingest consumer is
+ * active. Either way the sink sees the same `dedupeKey` again, which keeps history free of
+ * duplicates.
+ */
+export function createIngestHandler(options: IngestHandlerOptions): IngestHandler {
+  const { logger, metrics } = options;
+  const settler = createDeliverySettler(logger, metrics);
+
+  async function sequence(channel: Channel, message: ConsumeMessage, eventType: string, isCurrent: () => boolean, handler: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await handler();
+        break;
+      } catch (error) {
+        logger.warn({ err: error, eventType, messageId: message.properties.messageId, attempt, retryDelayMs: options.retryDelayMs }, 'sequencing an ingest message failed; retrying it in place');
+        if (!(await options.sleep(options.retryDelayMs)) || !isCurrent()) return;
+      }
+    }
+    metrics.eventsConsumed.inc({ event_type: eventType });
+    settler.ack(channel, message);
+  }
+
+  return async (channel, message, sink, isCurrent) => {
+    const parsed = parseBrokerMessage(brokerMessageOf(message, options.now()));
+    if (parsed.kind === 'invalid') return settler.deadLetter(channel, message, parsed.reason, parsed.detail);
+    if (parsed.kind === 'canary') return settler.deadLetter(channel, message, 'invalid_shape', 'a canary on the ingest queue');
+    const { organizationId, eventType } = parsed.kind === 'task' ? parsed.event : parsed.change;
+    if (!isRoutableOrganization(organizationId)) {
+      return settler.deadLetter(channel, message, 'invalid_shape', `organization_id is longer than ${MAX_ROUTING_KEY_BYTES} UTF-8 bytes, the limit of a routing key`);
+    }
+    const dedupeKey = dedupeKeyOf(message);
+    const handler = parsed.kind === 'task'
+      ? () => sink.onIngestTask(parsed.event, dedupeKey)
+      : () => sink.onIngestMembership(parsed.change, dedupeKey);
+    await sequence(channel, message, eventType, isCurrent, handler);
+  };
+}
+
+/**
+ * What identifies a message across redeliveries: its AMQP message id when the publisher set one,
+ * else the SHA-256 (hex) of routing key, a newline and body, so identical re-publications of an
+ * id-less message collapse into one.
+ */
+export function dedupeKeyOf(message: Pick<ConsumeMessage, 'fields' | 'properties' | 'content'>): string {
+  const messageId: unknown = message.properties.messageId;
+  if (typeof messageId === 'string' && messageId !== '') return messageId;
+  return createHash('sha256').update(`${message.fields.routingKey}\n`).update(message.content).digest('hex');
+}

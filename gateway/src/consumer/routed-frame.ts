@@ -1,0 +1,46 @@
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { RoutedFrame } from './cluster-source.js';
+import { PublishNotConfirmedError } from './event-source-error.js';
+import { PUBLISHED_AT_HEADER, publishedAtHeaderMs } from './parse-message.js';
+
+/** Header of a routed message that carries the frame's history id. */
+export const EVENT_ID_HEADER = 'x-event-id';
+
+/**
+ * The routed exchange's wire format: routing key = organization id, body = the frame as sent to
+ * sockets, headers `x-event-id` and `x-published-at-ms`. Transient on purpose: the history is the
+ * record (the ingest message is acked only after this confirm, which for a transient message
+ * comes as soon as it is enqueued, not after a disk sync), and a pod that lost its broker
+ * connection re-reads its organizations' history after reconnecting (`onBrokerReconnected`), so a
+ * frame lost with a broker restart still reaches its sockets. Resolves once the broker confirmed it
+ * (an unroutable frame, with no pod bound to its organization, is confirmed too and dropped);
+ * rejects when it nacks or the channel closes first.
+ */
+export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, frame: RoutedFrame): Promise<void> {
+  const headers: Record<string, unknown> = { [EVENT_ID_HEADER]: frame.id };
+  if (frame.publishedAtMs !== undefined) headers[PUBLISHED_AT_HEADER] = frame.publishedAtMs;
+  return new Promise((resolve, reject) => {
+    const confirmed = (error: unknown): void => {
+      if (error === null || error === undefined) resolve();
+      else reject(new PublishNotConfirmedError('the broker did not confirm a routed frame', { cause: error }));
+    };
+    try {
+      channel.publish(exchange, frame.organizationId, Buffer.from(frame.frame), { persistent: false, contentType: 'application/json', headers }, confirmed);
+    } catch (error) {
+      reject(new PublishNotConfirmedError('could not publish a routed frame (channel closed)', { cause: error }));
+    }
+  });
+}
+
+/** The frame a routed message carries, or undefined when it has no `x-event-id` (not a frame). */
+export function routedFrameOf(message: ConsumeMessage): RoutedFrame | undefined {
+  const headers = message.properties.headers;
+  const id = headers?.[EVENT_ID_HEADER];
+  if (typeof id !== 'string' || id === '') return undefined;
+  return {
+    organizationId: message.fields.routingKey,
+    id,
+    frame: message.content.toString('utf8'),
+    publishedAtMs: publishedAtHeaderMs(headers),
+  };
+}
