@@ -1,0 +1,362 @@
+import { backoffDelay } from '../backoff/backoff.js';
+import { OrgcastClientError, PollError, ServerError } from '../errors.js';
+import { CloseCode, closeAdvice, type CloseAdvice } from '../protocol/close-codes.js';
+import type { ConnectionEstablishedData, OrganizationAccessFrame, OrganizationEvent, PollResponse } from '../protocol/frames.js';
+import { EventCursor } from '../resume/event-cursor.js';
+import { decodeResume } from '../resume/resume-param.js';
+import type { ClientStatus } from '../status.js';
+import { withQuery, type Endpoints } from '../transport/endpoints.js';
+import { poll } from '../transport/poll-request.js';
+import type { FetchLike, WebSocketFactory } from '../transport/websocket-like.js';
+import { WsConnection, type WsOutcome } from '../transport/ws-connection.js';
+import { resyncNotices, type ResyncNotice } from './resync.js';
+import { TokenSource } from './token-source.js';
+
+export interface SupervisorSettings {
+  readonly endpoints: Endpoints;
+  readonly getToken: () => string | Promise<string>;
+  readonly WebSocket: WebSocketFactory;
+  /** Undefined: no polling fallback. */
+  readonly fetch: FetchLike | undefined;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly maxAttempts: number;
+  readonly pollingAfterFailures: number;
+  readonly pollTimeoutMs: number;
+  readonly pollGraceMs: number;
+  readonly upgradeIntervalMs: number;
+  readonly connectTimeoutMs: number;
+  readonly pongTimeoutMs: number;
+  readonly random: () => number;
+}
+
+/** Where the supervisor reports. Events arrive here deduplicated. */
+export interface SupervisorSink {
+  status(status: ClientStatus): void;
+  event(event: OrganizationEvent): void;
+  access(frame: OrganizationAccessFrame): void;
+  resync(notice: ResyncNotice): void;
+  error(error: OrgcastClientError): void;
+}
+
+/** The transport in charge: a WebSocket (connecting, live or waiting to retry), polling, or nothing ever again. */
+type Phase =
+  | { readonly kind: 'websocket' }
+  | { readonly kind: 'polling'; readonly abort: AbortController }
+  | { readonly kind: 'closed' };
+
+/** The one WebSocket in flight: `foreground` in WebSocket mode, `upgrade` while polling. */
+interface WsSlot {
+  role: 'foreground' | 'upgrade';
+  connection: WsConnection | undefined;
+}
+
+/**
+ * The connection state machine. It owns the transports, the retry timers and the event cursor,
+ * and guarantees: at most one WebSocket attempt in flight; events handed on at most once, in
+ * order per organization, across reconnects and transport switches.
+ */
+export class Supervisor {
+  private phase: Phase = { kind: 'websocket' };
+  private ws: WsSlot | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Consecutive failed attempts (WebSocket or poll) since the last success. */
+  private failures = 0;
+  /** Consecutive failed WebSocket attempts: reaching `pollingAfterFailures` switches to polling. */
+  private wsFailures = 0;
+  /** Organizations of the current or last session; undefined before the first. */
+  private followed: Set<string> | undefined;
+  private readonly token: TokenSource;
+  private readonly cursor = new EventCursor();
+
+  constructor(private readonly settings: SupervisorSettings, private readonly sink: SupervisorSink) {
+    this.token = new TokenSource(settings.getToken);
+  }
+
+  start(): void {
+    if (this.phase.kind === 'closed') return;
+    if (this.settings.fetch !== undefined && this.settings.pollingAfterFailures === 0) this.enterPolling();
+    else this.connectWebSocket();
+  }
+
+  /** Stops everything for good; resolves when the WebSocket (if any) has closed. */
+  close(): Promise<void> {
+    return this.finish('client', undefined);
+  }
+
+  /** The `resume` value the next attempt would send (for diagnostics and tests). */
+  resumeCursor(): string | undefined {
+    return this.cursor.encode();
+  }
+
+  // --- WebSocket ---------------------------------------------------------------------------
+
+  private connectWebSocket(): void {
+    if (this.phase.kind !== 'websocket' || this.ws !== undefined) return;
+    this.sink.status({ type: 'connecting', transport: 'websocket', attempt: this.failures + 1 });
+    this.openWebSocket('foreground');
+  }
+
+  private openWebSocket(role: WsSlot['role']): void {
+    const slot: WsSlot = { role, connection: undefined };
+    this.ws = slot;
+    this.token.get().then(
+      (token) => {
+        if (this.ws !== slot) return;
+        const { settings } = this;
+        slot.connection = new WsConnection({
+          url: withQuery(settings.endpoints.websocket, { access_token: token, resume: this.cursor.encode() }),
+          WebSocket: settings.WebSocket,
+          connectTimeoutMs: settings.connectTimeoutMs,
+          pongTimeoutMs: settings.pongTimeoutMs,
+        }, {
+          established: (data) => this.onEstablished(slot, data),
+          frame: (frame) => {
+            if (this.ws !== slot) return;
+            if (frame.kind === 'event') this.deliver(frame.frame);
+            else if (frame.kind === 'access') this.onAccess(frame.frame);
+            else if (frame.kind === 'error') this.sink.error(new ServerError(frame.frame.data.code, frame.frame.data.message));
+          },
+          protocolError: (error) => this.sink.error(error),
+          ended: (outcome) => this.onWsEnded(slot, outcome),
+        });
+      },
+      (error: unknown) => {
+        if (this.ws !== slot) return;
+        this.ws = undefined;
+        const clientError = asClientError(error);
+        this.sink.error(clientError);
+        if (slot.role === 'upgrade') this.scheduleUpgrade();
+        else this.retryWebSocket(clientError, 'retry-later');
+      },
+    );
+  }
+
+  private onEstablished(slot: WsSlot, data: ConnectionEstablishedData): void {
+    if (this.ws !== slot) return;
+    this.failures = 0;
+    this.wsFailures = 0;
+    if (this.phase.kind === 'polling') {
+      this.phase.abort.abort();
+      clearTimeout(this.upgradeTimer);
+      this.upgradeTimer = undefined;
+      this.phase = { kind: 'websocket' };
+      slot.role = 'foreground';
+    }
+    this.sink.status({
+      type: 'connected',
+      transport: 'websocket',
+      connectionId: data.connection_id,
+      userId: data.user_id,
+      organizations: data.organizations,
+      pod: data.pod,
+    });
+    this.startSession(data.organizations, data.recovered);
+  }
+
+  private onWsEnded(slot: WsSlot, outcome: WsOutcome): void {
+    if (this.ws !== slot) return;
+    this.ws = undefined;
+    if (this.phase.kind === 'closed') return;
+    const advice = adviceFor(outcome);
+    if (advice === 'stop') {
+      void this.finish('terminal', outcome.error);
+      return;
+    }
+    // Browsers cannot see the HTTP status of a refused upgrade: it may have been a 401.
+    if (advice === 'refresh-token' || !outcome.opened) this.token.invalidate();
+    this.sink.error(outcome.error);
+    if (slot.role === 'upgrade') {
+      this.scheduleUpgrade();
+      return;
+    }
+    // A rate-limit close asks for a pause: it counts as a failure, so the backoff grows.
+    const kind = !outcome.established ? 'attempt-failed' : outcome.code === CloseCode.RateLimited ? 'retry-later' : 'session-ended';
+    this.retryWebSocket(outcome.error, kind);
+  }
+
+  // --- polling -----------------------------------------------------------------------------
+
+  private enterPolling(): void {
+    const phase = { kind: 'polling', abort: new AbortController() } as const;
+    this.phase = phase;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.scheduleUpgrade();
+    this.pollLoop(phase).catch((error: unknown) => {
+      // pollLoop handles its own failures; anything reaching here is a bug worth surfacing.
+      this.sink.error(asClientError(error));
+    });
+  }
+
+  private async pollLoop(phase: Extract<Phase, { kind: 'polling' }>): Promise<void> {
+    const fetch = this.settings.fetch!;
+    let live = false;
+    while (this.phase === phase) {
+      if (!live) this.sink.status({ type: 'connecting', transport: 'polling', attempt: this.failures + 1 });
+      let response: PollResponse;
+      let cursor: Map<string, string>;
+      try {
+        const token = await this.token.get();
+        response = await poll({
+          fetch,
+          endpoint: this.settings.endpoints.poll,
+          token,
+          resume: this.cursor.encode(),
+          timeoutMs: live ? this.settings.pollTimeoutMs : 0,
+          graceMs: this.settings.pollGraceMs,
+          signal: phase.abort.signal,
+        });
+        cursor = decodeResume(response.resume);
+      } catch (error) {
+        if (this.phase !== phase) return;
+        const clientError = asClientError(error);
+        if (clientError instanceof PollError && clientError.status === 403) {
+          await this.finish('terminal', clientError);
+          return;
+        }
+        if (clientError instanceof PollError && clientError.status === 401) this.token.invalidate();
+        this.sink.error(clientError);
+        this.failures += 1;
+        if (this.failures >= this.settings.maxAttempts) {
+          await this.finish('max_attempts', clientError);
+          return;
+        }
+        const retryAfter = clientError instanceof PollError ? clientError.retryAfterMs ?? 0 : 0;
+        const delayMs = Math.max(backoffDelay(this.settings, this.failures, this.settings.random), retryAfter);
+        this.sink.status({ type: 'reconnecting', transport: 'polling', attempt: this.failures + 1, delayMs, error: clientError });
+        live = false;
+        await sleep(delayMs, phase.abort.signal);
+        continue;
+      }
+      if (this.phase !== phase) return;
+      this.failures = 0;
+      const organizations = [...cursor.keys()];
+      if (!live) {
+        live = true;
+        this.sink.status({ type: 'polling', transport: 'polling', organizations });
+        this.startSession(organizations, response.recovered);
+      } else {
+        for (const [organizationId, recovered] of Object.entries(response.recovered)) {
+          if (!recovered) this.sink.resync({ organizationId, reason: 'history_truncated' });
+        }
+        this.followed = new Set(organizations);
+      }
+      for (const event of response.events) {
+        if (this.phase !== phase) return;
+        this.deliver(event);
+      }
+      for (const [organizationId, id] of cursor) this.cursor.advance(organizationId, id);
+    }
+  }
+
+  private scheduleUpgrade(): void {
+    clearTimeout(this.upgradeTimer);
+    const interval = this.settings.upgradeIntervalMs;
+    const delayMs = Math.floor(interval / 2 + this.settings.random() * (interval / 2));
+    this.upgradeTimer = setTimeout(() => {
+      this.upgradeTimer = undefined;
+      if (this.phase.kind === 'polling' && this.ws === undefined) this.openWebSocket('upgrade');
+    }, delayMs);
+  }
+
+  // --- shared ------------------------------------------------------------------------------
+
+  /**
+   * After a foreground WebSocket problem: `session-ended` (a connection that worked dropped: retry
+   * soon), `attempt-failed` (counts towards the polling fallback), `retry-later` (a failure that says
+   * nothing about WebSockets being blocked: getToken failed, or rate limited). Gives up after
+   * `maxAttempts` consecutive failures, falls back to polling, or retries after a jittered delay.
+   */
+  private retryWebSocket(error: OrgcastClientError, kind: 'session-ended' | 'attempt-failed' | 'retry-later'): void {
+    if (kind === 'session-ended') {
+      this.failures = 0;
+    } else {
+      this.failures += 1;
+      if (kind === 'attempt-failed') this.wsFailures += 1;
+      if (this.failures >= this.settings.maxAttempts) {
+        void this.finish('max_attempts', error);
+        return;
+      }
+    }
+    if (kind === 'attempt-failed' && this.settings.fetch !== undefined && this.wsFailures >= this.settings.pollingAfterFailures) {
+      this.enterPolling();
+      return;
+    }
+    const delayMs = backoffDelay(this.settings, this.failures, this.settings.random);
+    this.sink.status({ type: 'reconnecting', transport: 'websocket', attempt: this.failures + 1, delayMs, error });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connectWebSocket();
+    }, delayMs);
+  }
+
+  /** A session began on either transport: tell the application what it must refetch. */
+  private startSession(organizations: readonly string[], recovered: Readonly<Record<string, boolean>> | undefined): void {
+    const notices = resyncNotices({ previous: this.followed, organizations, recovered });
+    this.followed = new Set(organizations);
+    for (const organizationId of this.cursor.organizations()) {
+      if (!this.followed.has(organizationId)) this.cursor.forget(organizationId);
+    }
+    for (const notice of notices) this.sink.resync(notice);
+  }
+
+  private deliver(event: OrganizationEvent): void {
+    if (this.cursor.accept(event.organization_id, event.id)) this.sink.event(event);
+  }
+
+  private onAccess(frame: OrganizationAccessFrame): void {
+    const organizationId = frame.data.organization_id;
+    if (frame.event_type === 'organization.access.revoked') {
+      this.followed?.delete(organizationId);
+      this.cursor.forget(organizationId);
+    } else {
+      this.followed?.add(organizationId);
+    }
+    this.sink.access(frame);
+  }
+
+  private async finish(reason: 'client' | 'terminal' | 'max_attempts', error: OrgcastClientError | undefined): Promise<void> {
+    if (this.phase.kind === 'closed') return;
+    if (this.phase.kind === 'polling') this.phase.abort.abort();
+    this.phase = { kind: 'closed' };
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.upgradeTimer);
+    this.retryTimer = undefined;
+    this.upgradeTimer = undefined;
+    const connection = this.ws?.connection;
+    this.ws = undefined;
+    this.sink.status(error === undefined ? { type: 'closed', reason } : { type: 'closed', reason, error });
+    await connection?.close(CloseCode.Normal, reason === 'client' ? 'client closed' : reason);
+  }
+}
+
+/** What to do after a WebSocket ended, by who ended it, the HTTP status of a refusal, or the close code. */
+export function adviceFor(outcome: Pick<WsOutcome, 'endedBy' | 'httpStatus' | 'code'>): CloseAdvice {
+  if (outcome.endedBy !== 'server') return 'reconnect';
+  if (outcome.httpStatus === 401) return 'refresh-token';
+  if (outcome.httpStatus === 403) return 'stop';
+  if (outcome.httpStatus !== undefined) return 'reconnect';
+  // The gateway never closes with 1000 (it means "the client closed"): a proxy or load balancer
+  // did, and the client did not ask for it, so reconnect.
+  if (outcome.code === CloseCode.Normal) return 'reconnect';
+  return closeAdvice(outcome.code);
+}
+
+function asClientError(error: unknown): OrgcastClientError {
+  return error instanceof OrgcastClientError ? error : new OrgcastClientError('unexpected failure', { cause: error });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
