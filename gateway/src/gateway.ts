@@ -9,7 +9,7 @@ import { createLocalCommandBus, type ClusterCommand, type CommandBus } from './c
 import { createRedisCommandBus } from './cluster/redis-command-bus.js';
 import type { Config } from './config/config.js';
 import { createAmqpClusterSource } from './consumer/amqp-cluster-source.js';
-import type { ClusterEventSource } from './consumer/cluster-source.js';
+import type { ClusterEventSource, RoutedFrame } from './consumer/cluster-source.js';
 import { createLocalEventSource, type LocalEventSource } from './consumer/local-event-source.js';
 import { createAmqpDevPublish } from './dev/amqp-dev-publish.js';
 import { createDevPublishRoute, type DevPublish } from './dev/dev-publish-route.js';
@@ -89,6 +89,9 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     acquire: (org: string) => feeds.acquire(org),
     release: (org: string) => feeds.release(org),
     framesAfter: (org: string, afterId: string) => feeds.framesAfter(org, afterId),
+    lastDelivered: (org: string) => feeds.lastDelivered(org),
+    subscribers: (org: string) => feeds.subscribers(org),
+    advance: (org: string, upTo: string, frames: readonly RoutedFrame[]) => feeds.advance(org, upTo, frames),
   };
   const slots: UserSlots | undefined = presence === undefined ? undefined : {
     reserve: (userId) => presence.tryReserve(config.podName, userId, config.server.maxConnectionsPerUser),
@@ -123,7 +126,10 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   let server: PublicServer | undefined;
   // The feeds publish through the server's topics; the server needs the connect flow, which needs
   // the feeds: the broadcaster forwards to the server once it exists.
-  const feeds = new OrganizationFeeds(binder, { publish: (topic, text) => server?.broadcaster.publish(topic, text) ?? 0 }, metrics, logger, config.feeds);
+  const feeds = new OrganizationFeeds(binder, {
+    publish: (topic, text) => server?.broadcaster.publish(topic, text) ?? 0,
+    subscribers: (topic) => server?.broadcaster.subscribers(topic) ?? 0,
+  }, metrics, logger, config.feeds);
   routes.push(createPollRoute({
     admit: (request) => admit(request, 0, 'poll'),
     history,

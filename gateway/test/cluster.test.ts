@@ -34,7 +34,7 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
     const expected = (orgs: Set<string>): number[] => events.filter((e) => orgs.has(e.organizationId)).map((e) => e.data.seq);
     for (const { orgs, client } of members) {
       const want = expected(orgs);
-      await client.waitForCount(undefined, want.length, 30_000);
+      await client.waitForCount(undefined, want.length, 90_000);
       await new Promise((r) => setTimeout(r, 0));
       const got = client.events();
       expect(got.every((e) => orgs.has(e.organization_id!))).toBe(true);
@@ -53,7 +53,7 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
       }
     }
     await Promise.all(members.map((m) => m.client.close()));
-  }, 90_000);
+  }, 150_000);
 
   it('delivers from the broker only to pods with a member of the organization', async () => {
     const [a, b, c] = cluster.pods as [RunningGateway, RunningGateway, RunningGateway];

@@ -18,7 +18,7 @@ function setup(options: Partial<{ bufferSize: number; bufferMs: number; lingerMs
   };
   const published: Array<[string, string]> = [];
   let clock = 0;
-  const feeds = new OrganizationFeeds(binder, { publish: (topic, text) => (published.push([topic, text]), 3) }, createMetrics({ collectDefaults: false }), pino({ level: 'silent' }), {
+  const feeds = new OrganizationFeeds(binder, { publish: (topic, text) => (published.push([topic, text]), 3), subscribers: () => 3 }, createMetrics({ collectDefaults: false }), pino({ level: 'silent' }), {
     bufferSize: 3, bufferMs: 1_000, lingerMs: 50, ...options,
   }, () => clock);
   const frame = (org: string, id: string) => ({ organizationId: org, id, frame: `{"id":"${id}"}`, publishedAtMs: undefined });
@@ -70,6 +70,19 @@ describe('OrganizationFeeds', () => {
     feeds.sweep();
     expect(feeds.framesAfter('acme', '3-0')).toEqual({ frames: [], covered: false });
     expect(feeds.framesAfter('acme', '4-0')).toEqual({ frames: [], covered: true });
+  });
+
+  it('advances to a newcomer\'s start: subscribers get the gap from history, late older frames are dropped', async () => {
+    const { feeds, published, frame } = setup();
+    await feeds.acquire('acme');
+    feeds.deliver(frame('acme', '1-0'));
+    feeds.advance('acme', '3-0', [frame('acme', '2-0'), frame('acme', '3-0'), frame('acme', '4-0')]);
+    expect(feeds.lastDelivered('acme')).toBe('3-0');
+    expect(published.map(([, text]) => text)).toEqual(['{"id":"1-0"}', '{"id":"2-0"}', '{"id":"3-0"}']);
+    expect(feeds.deliver(frame('acme', '3-0'))).toBe(0);
+    expect(feeds.deliver(frame('acme', '4-0'))).toBe(3);
+    feeds.advance('acme', '2-0', []);
+    expect(feeds.lastDelivered('acme')).toBe('4-0');
   });
 
   it('wakes long polls on the next frame of any of their organizations', async () => {

@@ -133,6 +133,30 @@ export class OrganizationFeeds {
     return count;
   }
 
+  /** The newest id delivered on this pod for the organization (`0-0` when none). */
+  lastDelivered(organizationId: string): string {
+    return this.feeds.get(organizationId)?.lastId ?? NO_ID;
+  }
+
+  /** Sockets of this pod subscribed to the organization. */
+  subscribers(organizationId: string): number {
+    return this.broadcaster.subscribers(organizationTopic(organizationId));
+  }
+
+  /**
+   * A connection goes live after `upTo` (it got everything up to there from history). Moves the
+   * feed up to that point first: `frames` (read from history after `lastDelivered`) are published
+   * to the sockets already subscribed, so that, from now on, every socket of the organization needs
+   * exactly the frames newer than the feed's last id, and a late or re-routed older frame is dropped
+   * instead of reaching the newcomer twice.
+   */
+  advance(organizationId: string, upTo: string, frames: readonly RoutedFrame[]): void {
+    const feed = this.feeds.get(organizationId);
+    if (feed === undefined || compareEventIds(upTo, feed.lastId) <= 0) return;
+    for (const frame of frames) if (compareEventIds(frame.id, upTo) <= 0) this.deliver(frame);
+    if (compareEventIds(upTo, feed.lastId) > 0) feed.lastId = upTo;
+  }
+
   /** Bound organizations with the newest id delivered for each (what a resync reads after). */
   boundOrganizations(): Array<{ organizationId: string; lastId: string }> {
     const bound: Array<{ organizationId: string; lastId: string }> = [];

@@ -1,11 +1,14 @@
 import type { HistoryStore } from '../history/history-store.js';
 import type { RoutedFrame } from '../consumer/cluster-source.js';
 import type { ResumeCursor } from '../protocol/resume.js';
+import { compareEventIds } from '../history/event-id.js';
 import { taskFrameJson } from '../protocol/task-frame.js';
 
 /** Where the live feeds of this pod stand, as far as a catch-up needs to know. */
 export interface FeedView {
   framesAfter(organizationId: string, afterId: string): { frames: RoutedFrame[]; covered: boolean };
+  lastDelivered(organizationId: string): string;
+  subscribers(organizationId: string): number;
 }
 
 /** What a connection is sent before it goes live, per organization. */
@@ -20,6 +23,11 @@ export interface CatchUp {
    * or live. Sent to the client as its initial `resume` cursor.
    */
   readonly startAfter: ReadonlyMap<string, string>;
+  /**
+   * Per organization whose feed on this pod is behind the start and already has subscribers: the
+   * history frames between the feed's last id and the start, which the subscribers still need.
+   */
+  readonly fastForward: ReadonlyMap<string, readonly RoutedFrame[]>;
 }
 
 const MAX_REREADS = 5;
@@ -54,7 +62,19 @@ export async function readCatchUp(
     }
     startAfter.set(org, await liveStart(org, history, feeds));
   }));
-  return { recovered, replay, startAfter };
+  const fastForward = new Map<string, RoutedFrame[]>();
+  await Promise.all([...startAfter].map(async ([org, start]) => {
+    const last = feeds.lastDelivered(org);
+    if (feeds.subscribers(org) === 0 || compareEventIds(last, start) >= 0) return;
+    const read = await history.readAfter(org, last, maxEvents);
+    fastForward.set(org, read.entries.filter((e) => compareEventIds(e.id, start) <= 0).map((entry) => ({
+      organizationId: org,
+      id: entry.id,
+      frame: taskFrameJson(entry.eventType, entry.id, org, entry.dataJson, entry.timestampMs),
+      publishedAtMs: entry.timestampMs,
+    })));
+  }));
+  return { recovered, replay, startAfter, fastForward };
 }
 
 /** The history after `from` up to a point the feed buffer covers; undefined when not recoverable. */

@@ -7,6 +7,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
 import { ConnectionRegistry } from '../registry/connection-registry.js';
 import { formatResume } from '../protocol/resume.js';
+import type { RoutedFrame } from '../consumer/cluster-source.js';
 import type { CatchUp, FeedView } from './catch-up.js';
 import { Session, type SessionLimits } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
@@ -15,6 +16,9 @@ import { organizationTopic, type SocketPort } from './socket-port.js';
 export interface FeedInterest extends FeedView {
   acquire(organizationId: string): Promise<void>;
   release(organizationId: string): void;
+  lastDelivered(organizationId: string): string;
+  subscribers(organizationId: string): number;
+  advance(organizationId: string, upTo: string, frames: readonly RoutedFrame[]): void;
 }
 
 export interface ConnectionHooks {
@@ -94,6 +98,7 @@ export class ConnectionManager {
     for (const organization of organizations) {
       const startAfter = catchUp?.startAfter.get(organization);
       if (startAfter !== undefined) {
+        this.feeds.advance(organization, startAfter, catchUp!.fastForward.get(organization) ?? []);
         for (const frame of catchUp!.replay.get(organization) ?? []) session.send(frame);
         for (const live of this.feeds.framesAfter(organization, startAfter).frames) session.send(live.frame);
       }

@@ -154,6 +154,7 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
         if (receivers > 0) app.publish(topic, text, false, false);
         return receivers;
       },
+      subscribers: (topic) => app.numSubscribers(topic),
     },
     listen: () => new Promise((resolve, reject) => {
       app.listen(options.host, options.port, (socket) => {
