@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+/** Tests that disturb shared services (restart the RabbitMQ node): run alone, after the main pass. */
+export default defineConfig({
+  test: {
+    include: ['**/*.chaos.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 90_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
