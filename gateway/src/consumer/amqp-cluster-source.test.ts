@@ -164,17 +164,23 @@ describe('createAmqpClusterSource', () => {
       stall = resolve;
     });
     let blocked = false;
-    // Whichever pod is active stalls on event 5, as a sequencer stuck on Redis would.
-    const beforeSequence = async (data: unknown) => {
-      if (data !== 5 || blocked) return;
-      blocked = true;
-      stall?.();
-      await new Promise(() => {});
+    // Whichever pod is active stalls from event 5 on, as a sequencer whose Redis connection hangs
+    // would: every later append on that connection waits behind it.
+    const stallingHook = () => {
+      let stuckHere = false;
+      return async (data: unknown): Promise<void> => {
+        if (stuckHere) return new Promise(() => {});
+        if (data !== 5 || blocked) return;
+        blocked = true;
+        stuckHere = true;
+        stall?.();
+        await new Promise(() => {});
+      };
     };
     // A prefetch below the backlog: the standby must not start on later messages while the
     // active pod still holds earlier ones.
     const overrides = { ingestPrefetch: 8 };
-    const pods = [await startPod({ exchange, beforeSequence, overrides }), await startPod({ exchange, beforeSequence, overrides })];
+    const pods = [await startPod({ exchange, beforeSequence: stallingHook(), overrides }), await startPod({ exchange, beforeSequence: stallingHook(), overrides })];
     const channel = await operatorChannel();
     const keys = Array.from({ length: 20 }, (_, i) => `event-${i}`);
     keys.forEach((messageId, i) => channel.publish(exchange, 'task.event.created', Buffer.from(JSON.stringify({ organization_id: 'org-a', data: i })), { messageId, persistent: true }));

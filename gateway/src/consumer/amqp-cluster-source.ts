@@ -62,7 +62,7 @@ export function createAmqpClusterSource(options: AmqpClusterSourceOptions, deps:
     return link;
   });
   const handleRouted = createRoutedHandler({ podName: options.podName, logger, metrics, now, onCanary: amqp.canaryReceived });
-  const handleIngest = createIngestHandler({ retryDelayMs: options.retryDelayMs ?? 1_000, logger, metrics, now, sleep: amqp.sleep });
+  const handleIngest = createIngestHandler({ retryDelayMs: options.retryDelayMs ?? 1_000, logger, metrics, now, sleep: amqp.sleep, window: ingestPrefetch });
   const bindings = createOrganizationBindings<ClusterLink>({
     connected: (timeoutMs) => amqp.whenConnected(timeoutMs),
     isLive: (link) => amqp.link() === link,

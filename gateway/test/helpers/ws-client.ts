@@ -13,6 +13,8 @@ export class TestClient {
   readonly frames: Frame[] = [];
   closeCode: number | undefined;
   closeReason = '';
+  /** The last socket error (a protocol error makes `ws` close with 1006). */
+  lastError: Error | undefined;
   readonly closed: Promise<number>;
   private waiters: Array<() => void> = [];
 
@@ -29,7 +31,10 @@ export class TestClient {
         resolve(code);
       });
     });
-    ws.on('error', () => this.notify());
+    ws.on('error', (error) => {
+      this.lastError = error;
+      this.notify();
+    });
   }
 
   /** Opens a connection; rejects with the HTTP status when the upgrade is refused. */
@@ -106,7 +111,7 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== listener);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.frames.length} frames (${JSON.stringify(this.frames.slice(0, 5).map((f) => f.event_type))}…), close ${this.closeCode}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.frames.length} frames (${JSON.stringify(this.frames.slice(0, 5).map((f) => f.event_type))}…), close ${this.closeCode}${this.lastError === undefined ? '' : ` (${this.lastError.message})`}`));
       }, timeoutMs);
       if (!check()) this.waiters.push(listener);
     });
