@@ -184,7 +184,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   const publicServer = server;
 
   // Cluster membership (with Redis): presence heartbeats, the pod ring and its duties, shedding.
-  const deletionCost = createPodDeletionCostUpdater(config, logger);
+  const deletionCost = await createPodDeletionCostUpdater(config, logger);
   const member: ClusterMember | undefined = presence === undefined ? undefined : createClusterMember({
     podName: config.podName,
     heartbeatMs: config.cluster.presenceHeartbeatMs,
@@ -193,7 +193,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     rebalanceMaxPerInterval: config.cluster.rebalanceMaxPerInterval,
   }, {
     presence,
-    discovery: createDiscovery(config, presence, logger),
+    discovery: await createDiscovery(config, presence, logger),
     logger,
     metrics,
     connections: () => manager.size,

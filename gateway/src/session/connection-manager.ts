@@ -9,7 +9,7 @@ import { ConnectionRegistry } from '../registry/connection-registry.js';
 import { formatResume } from '../protocol/resume.js';
 import type { RoutedFrame } from '../consumer/cluster-source.js';
 import type { CatchUp, FeedView } from './catch-up.js';
-import { Session, type SessionLimits } from './session.js';
+import { Session, type SessionLimits, type SessionObserver } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
 
 /** Interest in organizations' feeds: held while a connection receives an organization. */
@@ -40,6 +40,11 @@ export interface ConnectionManagerOptions extends SessionLimits {
  * heartbeats and token expiry. No I/O of its own besides the sockets it is handed.
  */
 export class ConnectionManager {
+  /** One observer for every session: no per-connection closures. */
+  private readonly observer: SessionObserver = {
+    onClientMessage: (eventType) => this.metrics.clientMessages.inc({ event_type: eventType }),
+    onClientError: (code) => this.metrics.clientErrors.inc({ code }),
+  };
   private readonly registry = new ConnectionRegistry<Session>();
 
   constructor(
@@ -68,10 +73,7 @@ export class ConnectionManager {
    * arrive in between, so the client sees no gap and no duplicate.
    */
   open(socket: SocketPort, principal: Principal, organizations: readonly string[], catchUp?: CatchUp): Session {
-    const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, {
-      onClientMessage: (eventType) => this.metrics.clientMessages.inc({ event_type: eventType }),
-      onClientError: (code) => this.metrics.clientErrors.inc({ code }),
-    }, this.now());
+    const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, this.observer, this.now());
     this.registry.add(session, principal.userId, organizations);
     this.metrics.connections.set(this.registry.size);
     this.metrics.connectionsAccepted.inc();

@@ -21,7 +21,8 @@ export type ConnectDecision =
   };
 
 interface UserData {
-  decision: Extract<ConnectDecision, { ok: true }>;
+  /** Dropped once the socket is open: it holds the catch-up frames and the admission's closures. */
+  decision: Extract<ConnectDecision, { ok: true }> | undefined;
   session: Session | undefined;
   /** A frame was dropped for backpressure; the slow-consumer close is scheduled. */
   dropping: boolean;
@@ -110,7 +111,8 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
 
     open: (ws) => {
       const data = ws.getUserData();
-      data.session = data.decision.open(new UwsSocket(ws));
+      data.session = data.decision?.open(new UwsSocket(ws));
+      data.decision = undefined;
     },
 
     message: (ws, message, isBinary) => {
