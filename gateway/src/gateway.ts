@@ -90,7 +90,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     release: (org: string) => feeds.release(org),
     framesAfter: (org: string, afterId: string) => feeds.framesAfter(org, afterId),
     lastDelivered: (org: string) => feeds.lastDelivered(org),
-    subscribers: (org: string) => feeds.subscribers(org),
+    othersInterested: (org: string) => feeds.othersInterested(org),
     advance: (org: string, upTo: string, frames: readonly RoutedFrame[]) => feeds.advance(org, upTo, frames),
   };
   const slots: UserSlots | undefined = presence === undefined ? undefined : {
@@ -128,7 +128,6 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   // the feeds: the broadcaster forwards to the server once it exists.
   const feeds = new OrganizationFeeds(binder, {
     publish: (topic, text) => server?.broadcaster.publish(topic, text) ?? 0,
-    subscribers: (topic) => server?.broadcaster.subscribers(topic) ?? 0,
   }, metrics, logger, config.feeds);
   routes.push(createPollRoute({
     admit: (request) => admit(request, 0, 'poll'),

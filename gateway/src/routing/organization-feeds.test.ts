@@ -18,7 +18,7 @@ function setup(options: Partial<{ bufferSize: number; bufferMs: number; lingerMs
   };
   const published: Array<[string, string]> = [];
   let clock = 0;
-  const feeds = new OrganizationFeeds(binder, { publish: (topic, text) => (published.push([topic, text]), 3), subscribers: () => 3 }, createMetrics({ collectDefaults: false }), pino({ level: 'silent' }), {
+  const feeds = new OrganizationFeeds(binder, { publish: (topic, text) => (published.push([topic, text]), 3) }, createMetrics({ collectDefaults: false }), pino({ level: 'silent' }), {
     bufferSize: 3, bufferMs: 1_000, lingerMs: 50, ...options,
   }, () => clock);
   const frame = (org: string, id: string) => ({ organizationId: org, id, frame: `{"id":"${id}"}`, publishedAtMs: undefined });

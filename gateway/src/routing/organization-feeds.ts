@@ -138,9 +138,12 @@ export class OrganizationFeeds {
     return this.feeds.get(organizationId)?.lastId ?? NO_ID;
   }
 
-  /** Sockets of this pod subscribed to the organization. */
-  subscribers(organizationId: string): number {
-    return this.broadcaster.subscribers(organizationTopic(organizationId));
+  /**
+   * Other holders of interest in the organization on this pod, besides the caller's own (sockets,
+   * connections being set up, long polls): those a newcomer's fast-forward may concern.
+   */
+  othersInterested(organizationId: string): number {
+    return Math.max(0, (this.feeds.get(organizationId)?.interest ?? 0) - 1);
   }
 
   /**

@@ -8,7 +8,7 @@ import { taskFrameJson } from '../protocol/task-frame.js';
 export interface FeedView {
   framesAfter(organizationId: string, afterId: string): { frames: RoutedFrame[]; covered: boolean };
   lastDelivered(organizationId: string): string;
-  subscribers(organizationId: string): number;
+  othersInterested(organizationId: string): number;
 }
 
 /** What a connection is sent before it goes live, per organization. */
@@ -65,7 +65,7 @@ export async function readCatchUp(
   const fastForward = new Map<string, RoutedFrame[]>();
   await Promise.all([...startAfter].map(async ([org, start]) => {
     const last = feeds.lastDelivered(org);
-    if (feeds.subscribers(org) === 0 || compareEventIds(last, start) >= 0) return;
+    if (feeds.othersInterested(org) === 0 || compareEventIds(last, start) >= 0) return;
     const read = await history.readAfter(org, last, maxEvents);
     fastForward.set(org, read.entries.filter((e) => compareEventIds(e.id, start) <= 0).map((entry) => ({
       organizationId: org,

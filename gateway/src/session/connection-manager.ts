@@ -17,7 +17,7 @@ export interface FeedInterest extends FeedView {
   acquire(organizationId: string): Promise<void>;
   release(organizationId: string): void;
   lastDelivered(organizationId: string): string;
-  subscribers(organizationId: string): number;
+  othersInterested(organizationId: string): number;
   advance(organizationId: string, upTo: string, frames: readonly RoutedFrame[]): void;
 }
 
@@ -120,7 +120,7 @@ export class ConnectionManager {
     this.hooks.onClosed?.(session, organizations);
     const reason: CloseReason = session.closeReason ?? (code === CloseCode.MessageTooBig ? 'protocol_violation' : 'client');
     this.metrics.connectionsClosed.inc({ reason });
-    if (!wasClosing && code === CloseCode.MessageTooBig) this.logger.debug({ connection: session.id }, 'closed: frame too big');
+    this.logger.debug({ connection: session.id, user: session.userId, code, reason, serverInitiated: wasClosing }, 'connection closed');
   }
 
   /**

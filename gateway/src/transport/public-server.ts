@@ -140,8 +140,9 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
       setImmediate(() => session.close(CloseCode.SlowConsumer, 'slow consumer: outgoing buffer full', 'slow_consumer'));
     },
 
-    close: (ws, code) => {
+    close: (ws, code, message) => {
       const session = ws.getUserData().session;
+      if (code === 1006) logger.debug({ connection: session?.id, why: textDecoder.decode(message) }, 'socket dropped without a close frame');
       if (session !== undefined) manager.closed(session, code);
     },
   });
@@ -156,7 +157,6 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
         if (receivers > 0) app.publish(topic, text, false, false);
         return receivers;
       },
-      subscribers: (topic) => app.numSubscribers(topic),
     },
     listen: () => new Promise((resolve, reject) => {
       app.listen(options.host, options.port, (socket) => {
