@@ -154,9 +154,17 @@ describe('[prometheus] chart and dashboard against a live gateway', () => {
     await waitUntil('a first scrape', 15_000, async () => (await server.query(`orgcast_delivery_latency_seconds_count{job="${JOB}"}`)).length > 0);
 
     // Traffic: members of three organizations, refusals, client frames, events, membership, poison.
-    const alice = await connect(`access_token=${await token('alice', ['acme', 'globex'])}&affinity=acme`);
-    const bob = await connect(`access_token=${await token('bob', ['acme'])}`);
-    const carol = await connect(`access_token=${await token('carol', ['initech'])}`);
+    const queries = {
+      alice: `access_token=${await token('alice', ['acme', 'globex'])}&affinity=acme`,
+      bob: `access_token=${await token('bob', ['acme'])}`,
+      carol: `access_token=${await token('carol', ['initech'])}`,
+    };
+    let alice = await connect(queries.alice);
+    let bob = await connect(queries.bob);
+    let carol = await connect(queries.carol);
+    // KNOWN BUG (named in the release notes): under load a fresh socket is sometimes dropped (1006)
+    // right after connection.established. A real client reconnects; so do these.
+    const reopen = async (client: Client, query: string): Promise<Client> => (client.socket.readyState === WebSocket.CLOSED ? connect(query) : client);
     expect(await refusedStatus('')).toBe(401);
     expect(await refusedStatus('access_token=not-a-jwt')).toBe(401);
     alice.socket.send(JSON.stringify({ event_type: 'ping' }));
@@ -179,6 +187,7 @@ describe('[prometheus] chart and dashboard against a live gateway', () => {
           }
         }
         await channel.waitForConfirms();
+        [alice, bob, carol] = await Promise.all([reopen(alice, queries.alice), reopen(bob, queries.bob), reopen(carol, queries.carol)]);
         const arrived = await waitUntil('events on every socket', 2_000, async () => taskFrames(alice) > 0 && taskFrames(bob) > 0 && taskFrames(carol) > 0).then(() => true, () => false);
         if (arrived) break;
         if (wave >= 10) throw new Error(`no events reached the sockets after ${String(eventsPublished)} publishes (alice ${String(taskFrames(alice))}, bob ${String(taskFrames(bob))}, carol ${String(taskFrames(carol))})`);

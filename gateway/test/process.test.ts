@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGatewayExpectingFailure, spawnGateway, type GatewayProcess } from './helpers/gateway-process.js';
-import { TEST_SECRET, token, warmUp } from './helpers/gateway.js';
+import { TEST_SECRET, token } from './helpers/gateway.js';
 import { TestClient } from './helpers/ws-client.js';
 
 describe('the gateway process', () => {
@@ -21,7 +21,6 @@ describe('the gateway process', () => {
     const gw = await spawnGateway({ JWT_SECRET: TEST_SECRET, DRAIN_WINDOW_MS: '1500', SHUTDOWN_TIMEOUT_MS: '6000' });
     processes.push(gw);
     const url = `ws://127.0.0.1:${gw.port}/api/ws`;
-    await warmUp(url);
     const clients = await Promise.all(Array.from({ length: 200 }, async (_, i) => TestClient.established(url, await token(`user-${i}`, ['acme']))));
     const closedAt: number[] = [];
     for (const c of clients) void c.closed.then(() => closedAt.push(Date.now()));

@@ -1,5 +1,5 @@
 import { backoffDelay } from '../backoff/backoff.js';
-import { OrgcastClientError, PollError, ServerError } from '../errors.js';
+import { OrgcastClientError, PollError, ProtocolError, ServerError } from '../errors.js';
 import { CloseCode, closeAdvice, type CloseAdvice } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedData, OrganizationAccessFrame, OrganizationEvent, PollResponse } from '../protocol/frames.js';
 import { EventCursor } from '../resume/event-cursor.js';
@@ -153,6 +153,19 @@ export class Supervisor {
       pod: data.pod,
     });
     this.startSession(data.organizations, data.recovered);
+    if (typeof data.resume === 'string' && data.resume !== '') this.seedCursor(data.resume);
+  }
+
+  /** Moves the cursor to where the gateway says this connection starts (never backwards). */
+  private seedCursor(resume: string): void {
+    let start: Map<string, string>;
+    try {
+      start = decodeResume(resume);
+    } catch (error) {
+      this.sink.error(new ProtocolError('connection.established carried an unreadable resume cursor', { cause: error }));
+      return;
+    }
+    for (const [organizationId, id] of start) this.cursor.advance(organizationId, id);
   }
 
   private onWsEnded(slot: WsSlot, outcome: WsOutcome): void {

@@ -17,6 +17,11 @@ export interface ConnectionEstablishedData {
   readonly token_expires_at: string;
   /** Per organization named in `resume`: whether the history still reached back to the given id. */
   readonly recovered?: Readonly<Record<string, boolean>>;
+  /**
+   * Where this connection starts, per organization (the `resume` format): every later event
+   * reaches it. Seeds the cursor, so even an organization without events can be resumed.
+   */
+  readonly resume?: string;
 }
 
 export interface ConnectionEstablishedFrame {

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { compareEventIds } from '../../src/history/event-id.js';
-import { formatResume } from '../../src/protocol/resume.js';
+import { formatResume, parseResume } from '../../src/protocol/resume.js';
 
 export interface ReceivedEvent {
   readonly id: string;
@@ -34,9 +34,14 @@ export class ResumingClient {
       ws.on('message', (data) => {
         const frame = JSON.parse(data.toString()) as { event_type: string; id?: string; organization_id?: string; data?: unknown };
         if (frame.event_type === 'connection.established') {
-          const info = frame.data as { pod: string; recovered?: Record<string, boolean> };
+          const info = frame.data as { pod: string; recovered?: Record<string, boolean>; resume: string };
           this.pods.push(info.pod);
           if (info.recovered !== undefined) this.recoveredFlags.push(info.recovered);
+          // Where this connection starts: an organization without events can be resumed too.
+          for (const [org, id] of parseResume(info.resume)) {
+            const last = this.lastIds.get(org);
+            if (last === undefined || compareEventIds(id, last) > 0) this.lastIds.set(org, id);
+          }
           resolve();
           return;
         }
