@@ -167,8 +167,6 @@ describe('[prometheus] chart and dashboard against a live gateway', () => {
     const reopen = async (client: Client, query: string): Promise<Client> => (client.socket.readyState === WebSocket.CLOSED ? connect(query) : client);
     expect(await refusedStatus('')).toBe(401);
     expect(await refusedStatus('access_token=not-a-jwt')).toBe(401);
-    alice.socket.send(JSON.stringify({ event_type: 'ping' }));
-    alice.socket.send('this is not json');
 
     const taskFrames = (client: Client) => client.frames.filter((f) => f.event_type.startsWith('task.event.')).length;
     const connection = await amqp.connect(vhost.url);
@@ -195,18 +193,23 @@ describe('[prometheus] chart and dashboard against a live gateway', () => {
     } finally {
       await connection.close();
     }
+    // Client frames, on sockets now known to be live: a ping and a malformed frame.
+    alice.socket.send(JSON.stringify({ event_type: 'ping' }));
+    alice.socket.send('this is not json');
+    await waitUntil('the pong and the error frame', 5_000, async () => alice.frames.some((f) => f.event_type === 'pong') && alice.frames.some((f) => f.event_type === 'error'));
     carol.socket.close(1000, 'bye');
     await waitUntil('the close to be counted', 5_000, async () => (await fetch(`http://127.0.0.1:${String(ports.management)}/metrics`).then((r) => r.text())).includes('orgcast_connections_closed_total{'));
     await fetch(`http://127.0.0.1:${String(ports.management)}/readyz`);
 
     // Two scrapes after all of it: rate() needs two samples of the series the traffic created.
     await waitUntil('two scrapes after the traffic', 15_000, async () => {
-      const [delivered, closed, deadLettered] = await Promise.all([
+      const [delivered, closed, deadLettered, clientFrames] = await Promise.all([
         server.query(`sum(orgcast_events_delivered_total{job="${JOB}"}) > 0`),
         server.query(`count_over_time(orgcast_connections_closed_total{job="${JOB}"}[1m]) >= 2`),
         server.query(`count_over_time(orgcast_events_dead_lettered_total{job="${JOB}"}[1m]) >= 2`),
+        server.query(`count_over_time(orgcast_client_errors_total{job="${JOB}"}[1m]) >= 2`),
       ]);
-      return delivered.length > 0 && closed.length > 0 && deadLettered.length > 0;
+      return delivered.length > 0 && closed.length > 0 && deadLettered.length > 0 && clientFrames.length > 0;
     });
   }, 90_000);
 

@@ -192,7 +192,7 @@ describe('createAmqpClusterSource', () => {
     expect(active.sequenced).toEqual(keys.slice(0, 5));
 
     await active.source.stop();
-    await waitFor(() => standby.sequenced.length === 15, 5_000, 'the standby pod to take over');
+    await waitFor(() => standby.sequenced.length === 15, 15_000, 'the standby pod to take over');
     expect(standby.sequenced).toEqual(keys.slice(5));
     expect(active.sequenced).toHaveLength(5);
   });

@@ -24,6 +24,12 @@ export interface CatchUp {
    */
   readonly startAfter: ReadonlyMap<string, string>;
   /**
+   * The cursor reported in `connection.established`: per organization, the id after which the
+   * frames that follow it (replay, then live) start, i.e. the client's own id for a replayed
+   * organization and `startAfter` for the others. A client may seed its cursor with it.
+   */
+  readonly cursor: ReadonlyMap<string, string>;
+  /**
    * Per organization whose feed on this pod is behind the start and already has subscribers: the
    * history frames between the feed's last id and the start, which the subscribers still need.
    */
@@ -49,6 +55,7 @@ export async function readCatchUp(
   const recovered: Record<string, boolean> = {};
   const replay = new Map<string, string[]>();
   const startAfter = new Map<string, string>();
+  const cursor = new Map<string, string>();
   await Promise.all(organizations.map(async (org) => {
     const from = resume.get(org);
     if (from !== undefined) {
@@ -57,10 +64,13 @@ export async function readCatchUp(
       if (frames !== undefined) {
         replay.set(org, frames.frames);
         startAfter.set(org, frames.upTo);
+        cursor.set(org, from);
         return;
       }
     }
-    startAfter.set(org, await liveStart(org, history, feeds));
+    const start = await liveStart(org, history, feeds);
+    startAfter.set(org, start);
+    cursor.set(org, start);
   }));
   const fastForward = new Map<string, RoutedFrame[]>();
   await Promise.all([...startAfter].map(async ([org, start]) => {
@@ -74,7 +84,7 @@ export async function readCatchUp(
       publishedAtMs: entry.timestampMs,
     })));
   }));
-  return { recovered, replay, startAfter, fastForward };
+  return { recovered, replay, startAfter, cursor, fastForward };
 }
 
 /** The history after `from` up to a point the feed buffer covers; undefined when not recoverable. */

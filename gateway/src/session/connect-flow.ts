@@ -89,7 +89,7 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
 function withoutReplay(catchUp: CatchUp, feeds: FeedInterest): CatchUp {
   const recovered = Object.fromEntries(Object.keys(catchUp.recovered).map((org) => [org, false]));
   const startAfter = new Map([...catchUp.startAfter.keys()].map((org) => [org, newestBuffered(org, feeds)]));
-  return { recovered, replay: new Map(), startAfter, fastForward: new Map() };
+  return { recovered, replay: new Map(), startAfter, cursor: startAfter, fastForward: new Map() };
 }
 
 function newestBuffered(org: string, feeds: FeedInterest): string {

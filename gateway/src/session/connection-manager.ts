@@ -88,7 +88,7 @@ export class ConnectionManager {
         user_id: principal.userId,
         organizations: [...organizations],
         ...(catchUp !== undefined && Object.keys(catchUp.recovered).length > 0 && { recovered: catchUp.recovered }),
-        resume: formatResume(catchUp?.startAfter ?? new Map()),
+        resume: formatResume(catchUp?.cursor ?? new Map()),
         heartbeat_interval_ms: this.options.heartbeatIntervalMs,
         heartbeat_timeout_ms: this.options.heartbeatTimeoutMs,
         max_payload_bytes: this.options.maxPayloadBytes,
