@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: false,
+    // See vitest.config.ts: the known socket reset right after connection.established.
+    retry: 1,
   },
 });
