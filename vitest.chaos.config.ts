@@ -10,6 +10,6 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: false,
     // See vitest.config.ts: the known socket reset right after connection.established.
-    retry: 1,
+    retry: 2,
   },
 });

