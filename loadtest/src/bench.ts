@@ -14,7 +14,7 @@ import { parseSettings } from './settings.js';
  * a quick check of the same steps.
  */
 const FULL: ReadonlyArray<readonly string[]> = [
-  ['idle', '--connections', '20000', '--hold-ms', '10000', '--concurrency', '500'],
+  ['idle', '--connections', '20000', '--hold-ms', '10000', '--concurrency', '500', '--client-processes', '2'],
   ['idle', '--connections', '76000', '--pods', '4', '--targets', 'orgcast', '--client-processes', '5', '--concurrency', '500', '--hold-ms', '10000'],
   ['connect', '--connections', '20000', '--concurrency', '500', '--client-processes', '2'],
   ['fanout', '--connections', '20000', '--members', '10,100,1000', '--deliveries-per-second', '50000', '--duration', '30', '--client-processes', '2'],
