@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createGateway } from './gateway.js';
+import { RESERVED_DESCRIPTORS, openFilesLimit } from './lifecycle/open-files-limit.js';
 import { createLogger } from './logging/logger.js';
 
 /** The only file that touches process.*: environment, signals, exit. */
@@ -15,6 +16,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, pod: config.podName });
+  const limit = openFilesLimit();
+  if (limit !== undefined && config.server.maxConnections + RESERVED_DESCRIPTORS > limit) {
+    logger.warn({ maxConnections: config.server.maxConnections, openFilesLimit: limit }, `MAX_CONNECTIONS is above what the open-files limit allows (about ${limit - RESERVED_DESCRIPTORS}): lower it, or the pod runs out of descriptors before it refuses connections and stops answering its probes`);
+  }
   const gateway = await createGateway(config, { logger });
 
   let signals = 0;

@@ -14,13 +14,13 @@ import { parseSettings } from './settings.js';
  * a quick check of the same steps.
  */
 const FULL: ReadonlyArray<readonly string[]> = [
-  ['idle', '--connections', '20000', '--hold-ms', '10000', '--concurrency', '500', '--client-processes', '2'],
+  ['idle', '--connections', '19000', '--hold-ms', '10000', '--concurrency', '500', '--client-processes', '2'],
   ['idle', '--connections', '76000', '--pods', '4', '--targets', 'orgcast', '--client-processes', '5', '--concurrency', '500', '--hold-ms', '10000'],
-  ['connect', '--connections', '20000', '--concurrency', '500', '--client-processes', '2'],
-  ['fanout', '--connections', '20000', '--members', '10,100,1000', '--deliveries-per-second', '50000', '--duration', '30', '--client-processes', '2'],
-  ['latency', '--connections', '20000', '--members', '100', '--deliveries-per-second', '50000', '--duration', '30', '--client-processes', '2'],
+  ['connect', '--connections', '19000', '--concurrency', '500', '--client-processes', '2'],
+  ['fanout', '--connections', '19000', '--members', '10,100,1000', '--deliveries-per-second', '50000', '--duration', '30', '--client-processes', '2'],
+  ['latency', '--connections', '19000', '--members', '100', '--deliveries-per-second', '50000', '--duration', '30', '--client-processes', '2'],
   ['storm', '--pods', '4', '--connections', '76000', '--members', '100', '--rate', '100', '--duration', '40', '--kill-after-ms', '15000', '--client-processes', '5', '--concurrency', '500'],
-  ['soak', '--connections', '20000', '--members', '100', '--deliveries-per-second', '2000', '--duration', '600', '--heartbeat-ms', '25000', '--targets', 'orgcast'],
+  ['soak', '--connections', '19000', '--members', '100', '--deliveries-per-second', '2000', '--duration', '600', '--heartbeat-ms', '25000', '--targets', 'orgcast'],
 ];
 
 const SMALL: ReadonlyArray<readonly string[]> = [
