@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import type { AmqpEventSourceOptions } from './amqp-event-source.js';
+import type { Config } from '../config/config.js';
 import type { ClusterEventSource, ClusterSink } from './cluster-source.js';
 import { declareClusterTopology } from './cluster-topology.js';
 import { BrokerUnavailableError, EventSourceOptionsError, UnroutableOrganizationError } from './event-source-error.js';
@@ -10,7 +10,14 @@ import { publishRoutedFrame } from './routed-frame.js';
 import { createRoutedHandler } from './routed-handler.js';
 import { MAX_ROUTING_KEY_BYTES, canaryRoutingKey, ingestQueueName, isRoutableOrganization, routedExchangeName } from './routing-keys.js';
 
-export type AmqpClusterSourceOptions = AmqpEventSourceOptions & {
+export type AmqpClusterSourceOptions = NonNullable<Config['amqp']> & {
+  readonly podName: string;
+  /** Wait between two attempts of a failed sequencing (default 1000 ms). */
+  readonly retryDelayMs?: number;
+  /** Longest `stop()` waits for the handler in progress (default 5000 ms). */
+  readonly stopTimeoutMs?: number;
+  /** TCP connect and AMQP handshake timeout (default 10000 ms). */
+  readonly connectTimeoutMs?: number;
   /** Unacked ingest messages held by the active sequencer (default 100). */
   readonly ingestPrefetch?: number;
   /** Bound of the shared ingest queue (default 10 × queueMaxLength); beyond it publishes are refused. */

@@ -33,13 +33,13 @@ export function ingestQueueOptions(options: ClusterTopologyOptions): Options.Ass
 
 /**
  * Declares the cluster path on a short-lived channel (see docs/architecture.md): the exchanges and
- * dead-letter queue of the single-pod topology; the ingest queue bound to the event types; the
- * direct exchange `<exchange>.routed`; the pod queue (same arguments as a single-pod one) bound to
- * it with this pod's canary key. Organizations are bound by the caller.
+ * dead-letter queue (topology.ts); the ingest queue bound to the event types; the direct exchange
+ * `<exchange>.routed`; the pod queue (podQueueOptions) bound to it with this pod's canary key.
+ * Organizations are bound by the caller.
  *
  * `fresh` (this process's first connection) deletes the pod queue before declaring it: bindings
- * and frames left by an earlier process of the same pod name (a restart, a StatefulSet, a former
- * single-pod deployment bound to the event types) would bring this pod events no member of it
+ * and frames left by an earlier process of the same pod name (a restart, a StatefulSet, an older
+ * release whose pod queue was bound to the event types) would bring this pod events no member of it
  * asked for. After a reconnection the queue is kept: its frames are for this pod's live sockets.
  */
 export async function declareClusterTopology(model: ChannelModel, options: ClusterTopologyOptions, logger: Logger, fresh: boolean): Promise<void> {

@@ -1,4 +1,3 @@
-export { createAmqpEventSource, type AmqpEventSourceDeps, type AmqpEventSourceOptions } from './amqp-event-source.js';
 export { createAmqpClusterSource, type AmqpClusterSourceDeps, type AmqpClusterSourceOptions } from './amqp-cluster-source.js';
 export type { ClusterEventSource, ClusterSink, RoutedFrame } from './cluster-source.js';
 export { publishEvent, publishMembershipChange, type PublishableEvent, type PublishableMembershipChange } from './amqp-publisher.js';

@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { EVENT_BINDING_PATTERNS, canaryRoutingKey, deadLetterQueueName } from './routing-keys.js';
+import { deadLetterQueueName } from './routing-keys.js';
 
 export interface TopologyOptions {
   readonly exchange: string;
@@ -37,21 +37,6 @@ export function podQueueOptions(options: TopologyOptions): Options.AssertQueue {
       'x-dead-letter-exchange': options.deadLetterExchange,
     },
   };
-}
-
-/**
- * Declares everything the single-pod consumer needs, on short-lived channels of its own, so that a
- * refused declaration (which closes its channel) never looks like a lost consumer channel: the
- * exchanges and dead-letter queue (see `declareExchanges`), and the pod queue bound to the event
- * types and to this pod's canary key.
- */
-export async function declareTopology(model: ChannelModel, options: TopologyOptions, logger: Logger): Promise<void> {
-  let channel = await declareExchanges(model, options, logger);
-  channel = await assertQueueOrUseExisting(model, channel, options.queueName, podQueueOptions(options), logger);
-  for (const pattern of [...EVENT_BINDING_PATTERNS, canaryRoutingKey(options.podName)]) {
-    await channel.bindQueue(options.queueName, options.exchange, pattern);
-  }
-  await channel.close();
 }
 
 /**
