@@ -3,7 +3,7 @@ import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Con
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { publishCanary } from './amqp-publisher.js';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelay } from '../redis/backoff.js';
 import { createCanaryMonitor } from './canary-monitor.js';
 import { BrokerSetupError, BrokerUnavailableError, EventSourceStateError } from './event-source-error.js';
 
@@ -248,7 +248,7 @@ export function createResilientAmqp<S, L extends AmqpLink>(options: ResilientAmq
 
   async function reconnectLoop(): Promise<void> {
     for (let attempt = 0; state.kind === 'down' && !stopping.signal.aborted; attempt += 1) {
-      const delayMs = backoffDelayMs(attempt, { minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs }, random);
+      const delayMs = backoffDelay(attempt + 1, { minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs }, random);
       if (!(await sleep(delayMs))) return;
       try {
         await connectOnce();
