@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, TEST_SECRET, token, type RunningGateway } from './helpers/gateway.js';
@@ -99,6 +100,31 @@ describe('upgrade refusals: HTTP status before any socket exists', () => {
     clients.shift();
     await new Promise((r) => setTimeout(r, 50));
     clients.push(await TestClient.connect(gw.wsUrl, { token: alice }));
+  });
+
+  it('400 for a handshake whose Connection header does not list Upgrade, or a malformed resume', async () => {
+    const gw = await gateway();
+    const t = await token('alice', ['acme']);
+    // `ws` always sends "Connection: Upgrade": speak HTTP by hand.
+    const handshake = (connection: string, query = ''): Promise<string> => new Promise((resolve, reject) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      let received = '';
+      socket.on('connect', () => socket.write(`GET /api/ws${query} HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\nConnection: ${connection}\r\n`
+        + `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${t}\r\n\r\n`));
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        // A refusal is a whole JSON body; an accepted handshake ends with the established frame.
+        if (received.includes('"message"') || received.includes('connection.established')) socket.destroy();
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    const refused = await handshake('close');
+    expect(refused).toMatch(/^HTTP\/1\.1 400 /);
+    expect(refused).toContain('"error":"invalid_request"');
+    expect(await handshake('keep-alive')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await handshake('keep-alive, Upgrade')).toMatch(/^HTTP\/1\.1 101 [^]*connection\.established/);
+    expect(await handshake('Upgrade', '?resume=no-cursor-here')).toMatch(/^HTTP\/1\.1 400 [^]*"error":"invalid_request"/);
   });
 
   it('503 while draining', async () => {

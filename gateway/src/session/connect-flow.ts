@@ -32,6 +32,12 @@ export interface ConnectFlowDeps {
 export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeRequest, pending: number) => Promise<ConnectDecision> {
   const { metrics } = deps;
   return async (request, pending) => {
+    // RFC 6455 4.2.1: the handshake's Connection header lists Upgrade. A "Connection: close" would
+    // also make the pinned uWebSockets.js shut the socket down right after the 101 (see open in
+    // public-server.ts), so it is refused here, before anything is prepared.
+    if (request.connection !== undefined && !listsToken(request.connection, 'upgrade')) {
+      return { ok: false, status: 400, error: 'invalid_request', message: 'not a WebSocket handshake: the Connection header must list Upgrade' };
+    }
     let resume: ResumeCursor;
     try {
       resume = parseResume(queryParameter(request.query, 'resume') ?? '');
@@ -95,4 +101,9 @@ function withoutReplay(catchUp: CatchUp, feeds: FeedInterest): CatchUp {
 function newestBuffered(org: string, feeds: FeedInterest): string {
   const { frames } = feeds.framesAfter(org, '0-0');
   return frames.length > 0 ? frames[frames.length - 1]!.id : '0-0';
+}
+
+/** Whether a comma-separated header value lists `token` (case-insensitive), as `Connection` does. */
+function listsToken(value: string, token: string): boolean {
+  return value.split(',').some((part) => part.trim().toLowerCase() === token);
 }
