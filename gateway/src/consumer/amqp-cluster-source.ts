@@ -64,12 +64,12 @@ export function createAmqpClusterSource(options: AmqpClusterSourceOptions, deps:
     await session.consume('pod', pod, options.queueName, (message) => handleRouted(pod, message, sink));
     const ingest = await session.openChannel('ingest consumer');
     await ingest.prefetch(ingestPrefetch);
-    await session.consume('ingest', ingest, ingestQueue, (message) => handleIngest(ingest, message, sink, session.isCurrent));
+    await session.consume('ingest', ingest, ingestQueue, (message) => ingestHandler.handle(ingest, message, sink, session.isCurrent));
     if (!session.first) sink.onReconnected?.();
     return link;
-  });
+  }, () => ingestHandler.drained());
   const handleRouted = createRoutedHandler({ podName: options.podName, logger, metrics, now, onCanary: amqp.canaryReceived });
-  const handleIngest = createIngestHandler({ retryDelayMs: options.retryDelayMs ?? 1_000, logger, metrics, now, sleep: amqp.sleep, window: ingestPrefetch });
+  const ingestHandler = createIngestHandler({ retryDelayMs: options.retryDelayMs ?? 1_000, logger, metrics, now, sleep: amqp.sleep, window: ingestPrefetch });
   const bindings = createOrganizationBindings<ClusterLink>({
     connected: (timeoutMs) => amqp.whenConnected(timeoutMs),
     isLive: (link) => amqp.link() === link,

@@ -19,8 +19,16 @@ export interface IngestHandlerOptions {
   readonly window?: number;
 }
 
-/** `isCurrent`: the message's connection is still the live one (its ack can still land). */
-export type IngestHandler = (channel: Channel, message: ConsumeMessage, sink: ClusterSink, isCurrent: () => boolean) => Promise<void>;
+export interface IngestHandler {
+  /** `isCurrent`: the message's connection is still the live one (its ack can still land). */
+  handle(channel: Channel, message: ConsumeMessage, sink: ClusterSink, isCurrent: () => boolean): Promise<void>;
+  /**
+   * Resolves once no message is in flight any more. `handle` returns while its message is still
+   * being sequenced: a stop waits for this (bounded) before closing the connection, so that work
+   * done is acked, not handed to the next consumer to do again.
+   */
+  drained(): Promise<void>;
+}
 
 /**
  * Settles deliveries of the ingest queue, never throwing:
@@ -80,7 +88,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     settler.ack(channel, message);
   }
 
-  return async (channel, message, sink, isCurrent) => {
+  async function handle(channel: Channel, message: ConsumeMessage, sink: ClusterSink, isCurrent: () => boolean): Promise<void> {
     const parsed = parseBrokerMessage(brokerMessageOf(message, options.now()));
     if (parsed.kind === 'invalid') return settler.deadLetter(channel, message, parsed.reason, parsed.detail);
     if (parsed.kind === 'canary') return settler.deadLetter(channel, message, 'invalid_shape', 'a canary on the ingest queue');
@@ -99,7 +107,13 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     // Membership changes go one at a time: they are rare, and their order with task events is kept simply.
     if (parsed.kind === 'membership' || window === 1) await work;
     return undefined;
-  };
+  }
+
+  async function drained(): Promise<void> {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  }
+
+  return { handle, drained };
 }
 
 /**

@@ -107,13 +107,20 @@ interface Waiter<L> {
  * a broker that is down at boot must not keep the pod from starting (it reports not ready, and
  * the reconnect loop keeps trying in the background, logging each failure).
  *
- * `stop()` never cancels consumers first: it lets the handler in progress finish, skips the
- * messages behind it, then closes the connection, which hands every unacked message back at once.
+ * `stop()` never cancels consumers first: it lets the handler in progress (and the work it left in
+ * flight) finish, skips the messages behind it, then closes the connection, which hands every
+ * unacked message back at once.
  * A single-active-consumer queue thus fails over in order: after a cancel, a broker may activate
  * the next consumer while this one still holds prefetched messages (RabbitMQ 3.10's classic
  * queues wait, which is not a promise every queue type and version keeps).
  */
-export function createResilientAmqp<S, L extends AmqpLink>(options: ResilientAmqpOptions, deps: ResilientAmqpDeps, setup: AmqpSetup<S, L>): ResilientAmqp<S, L> {
+export function createResilientAmqp<S, L extends AmqpLink>(
+  options: ResilientAmqpOptions,
+  deps: ResilientAmqpDeps,
+  setup: AmqpSetup<S, L>,
+  /** Work the handlers left in flight (pipelined handlers return early); `stop()` waits for it too. */
+  inFlight?: () => Promise<void>,
+): ResilientAmqp<S, L> {
   const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
@@ -306,7 +313,8 @@ export function createResilientAmqp<S, L extends AmqpLink>(options: ResilientAmq
     clearInterval(canaryTimer);
     metrics.brokerConnected.set(0);
     for (const waiter of takeWaiters()) waiter.reject(new EventSourceStateError('the event source stopped'));
-    await withDeadline(Promise.all([...pipelines.values(), reconnecting, settled(connecting), ...closing]), stopTimeoutMs);
+    // The pipelines first (no message starts once stopping), then what they left in flight.
+    await withDeadline(Promise.all([...pipelines.values(), reconnecting, settled(connecting), ...closing]).then(() => inFlight?.()), stopTimeoutMs);
     state = { kind: 'stopped' };
     if (live !== undefined) await closeQuietly(live.model);
   }
