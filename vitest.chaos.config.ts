@@ -9,7 +9,5 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: false,
-    // See vitest.config.ts: the known socket reset right after connection.established.
-    retry: 2,
   },
 });
