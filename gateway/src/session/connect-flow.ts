@@ -32,9 +32,8 @@ export interface ConnectFlowDeps {
 export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeRequest, pending: number) => Promise<ConnectDecision> {
   const { metrics } = deps;
   return async (request, pending) => {
-    // RFC 6455 4.2.1: the handshake's Connection header lists Upgrade. A "Connection: close" would
-    // also make the pinned uWebSockets.js shut the socket down right after the 101 (see open in
-    // public-server.ts), so it is refused here, before anything is prepared.
+    // RFC 6455 4.2.1: the handshake's Connection header lists Upgrade; anything else is refused
+    // before anything is prepared.
     if (request.connection !== undefined && !listsToken(request.connection, 'upgrade')) {
       return { ok: false, status: 400, error: 'invalid_request', message: 'not a WebSocket handshake: the Connection header must list Upgrade' };
     }

@@ -60,6 +60,23 @@ export class DeferredResponse {
     this.res.cork(() => write(this.res));
   }
 
+  /**
+   * Runs `upgrade` (the `res.upgrade` call) uncorked, unless the client went away. Corking it is what
+   * uWS recommends, but the pinned uWebSockets.js has the bug fixed upstream in
+   * uNetworking/uWebSockets#1929: after an upgrade inside `res.cork`, which reallocates the socket
+   * in place, the cork's epilogue still reads the socket as an HTTP response, from memory the
+   * realloc freed, and shuts the new WebSocket down right after `open` whenever a small allocation
+   * made meanwhile (by `open`'s work, V8, another thread) left the "Connection: close" bit there:
+   * the client sees 1006, a few times per ten thousand connections, more on a fresh process. Keeping
+   * `open` free of work only made it rarer. Uncorked, no epilogue runs. The costs: uWS writes the
+   * 101 in small pieces (a couple of dozen `send` calls) and prints a warning about corking to
+   * stderr for each upgrade. Go back to `write` once the pinned build has the fix.
+   */
+  upgrade(upgrade: (res: HttpResponse) => void): void {
+    if (this.aborted) return;
+    upgrade(this.res);
+  }
+
   json(status: number, body: unknown, headers: Record<string, string> = {}): void {
     this.write((res) => replyJson(res, status, body, headers));
   }

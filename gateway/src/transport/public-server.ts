@@ -1,5 +1,5 @@
 import * as uws from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { UpgradeRequest } from '../admission/admission.js';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -24,8 +24,6 @@ interface UserData {
   /** Dropped once the socket is open: it holds the catch-up frames and the admission's closures. */
   decision: Extract<ConnectDecision, { ok: true }> | undefined;
   session: Session | undefined;
-  /** uWS reported the close; the socket must not be touched any more. */
-  closed: boolean;
   /** A frame was dropped for backpressure; the slow-consumer close is scheduled. */
   dropping: boolean;
 }
@@ -102,7 +100,7 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
             decision.cancel();
             return;
           }
-          deferred.write((r) => r.upgrade<UserData>({ decision, session: undefined, closed: false, dropping: false }, key, protocol, extensions, context));
+          deferred.upgrade((r) => r.upgrade<UserData>({ decision, session: undefined, dropping: false }, key, protocol, extensions, context));
         },
         (error: unknown) => {
           pending -= 1;
@@ -112,19 +110,16 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
       );
     },
 
-    // The upgrade above runs inside `res.cork`, and the pinned uWebSockets.js has the bug fixed upstream
-    // in uNetworking/uWebSockets#1929: after an upgrade that reallocated the socket in place (always,
-    // with glibc), the cork epilogue reads `HttpResponseData::state` from memory the realloc just freed,
-    // and shuts the new WebSocket down (the client sees 1006) when those bytes read as "Connection:
-    // close". The bytes are the old response's state unless a small allocation between the realloc
-    // and that read reuses the freed block, and the session's subscribe and sends were such
-    // allocations. So `open` allocates nothing natively: the session opens in a microtask, which runs
-    // right after the epilogue and before any I/O, corked on the WebSocket itself (no epilogue there).
-    // The other ways around it cost more: an uncorked upgrade prints a uWS warning per connection and
-    // sends the 101 in a dozen small segments.
+    // The upgrade above is not corked (see DeferredResponse.upgrade), so the frames the session sends
+    // on open are corked here, on the WebSocket: one write for all of them.
     open: (ws) => {
       const data = ws.getUserData();
-      queueMicrotask(() => openSession(ws, data));
+      const decision = data.decision;
+      data.decision = undefined;
+      if (decision === undefined) return;
+      ws.cork(() => {
+        data.session = decision.open(new UwsSocket(ws));
+      });
     },
 
     message: (ws, message, isBinary) => {
@@ -153,27 +148,11 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
     },
 
     close: (ws, code, message) => {
-      const data = ws.getUserData();
-      data.closed = true;
-      const session = data.session;
+      const session = ws.getUserData().session;
       if (code === 1006) logger.debug({ connection: session?.id, why: textDecoder.decode(message) }, 'socket dropped without a close frame');
       if (session !== undefined) manager.closed(session, code);
     },
   });
-
-  function openSession(ws: WebSocket<UserData>, data: UserData): void {
-    const decision = data.decision;
-    data.decision = undefined;
-    if (decision === undefined) return;
-    if (data.closed) {
-      logger.warn('a socket closed between its upgrade and its first frame; its client will reconnect');
-      decision.cancel();
-      return;
-    }
-    ws.cork(() => {
-      data.session = decision.open(new UwsSocket(ws));
-    });
-  }
 
   for (const route of options.routes ?? []) app[route.method](route.pattern, route.handle);
   app.any('/*', (res) => replyError(res, 404, 'not_found', 'no such endpoint'));
