@@ -5,6 +5,7 @@ import { MAX_EVENTS } from './fanout.js';
 import type { CaseContext } from './load-case.js';
 import { runLoadCase } from './load-case.js';
 import { caseOptions, makeKeys, withTarget, type Scenario } from './scenario-kit.js';
+import { openFilesLimit, RESERVED_DESCRIPTORS } from '../../../gateway/src/lifecycle/open-files-limit.js';
 
 /** How long to wait for the killed pod's clients to come back before giving up. */
 const RECOVERY_TIMEOUT_MS = 60_000;
@@ -62,7 +63,10 @@ export const stormScenario: Scenario = async (settings, env) => {
     verification: keys.verification,
     amqpUrl: settings.amqpUrl,
     ...(settings.redisUrl !== undefined && { redisUrl: settings.redisUrl }),
-    maxConnectionsPerPod: Math.max(1_000, settings.connections),
+    // Every pod may have to take any client, but never more sockets than its process can open: at
+    // the limit a pod refuses (503) and the client retries elsewhere, instead of running out of
+    // descriptors.
+    maxConnectionsPerPod: Math.max(1_000, Math.min(settings.connections, socketsPerProcess() ?? settings.connections)),
     env: settings.gatewayEnv,
     // A worker holds two descriptors per proxied connection (≤ 9,900 connections each); nginx does
     // not spread connections evenly over workers, so keep headroom.
@@ -93,4 +97,10 @@ function sum(counts: Record<string, number>): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Sockets a gateway process can hold here (its open-files limit, less what it needs besides). */
+function socketsPerProcess(): number | undefined {
+  const limit = openFilesLimit();
+  return limit === undefined ? undefined : limit - RESERVED_DESCRIPTORS;
 }
