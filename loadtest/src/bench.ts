@@ -10,7 +10,7 @@ import { parseSettings } from './settings.js';
 /**
  * `npm run bench [-- --size small] [--only fanout,latency]`: the benchmark suite behind
  * BENCHMARKS.md, one scenario after the other, each against orgcast and the baselines. `full` is
- * the size BENCHMARKS.md reports (it needs the machine to itself, about 40 minutes); `small` is
+ * the size BENCHMARKS.md reports (it needs the machine to itself, about 50 minutes); `small` is
  * a quick check of the same steps.
  */
 const FULL: ReadonlyArray<readonly string[]> = [
