@@ -4,7 +4,7 @@ import { generateEs256KeyPair, type SigningKey } from '../auth/jwt-mint.js';
 import type { Progress } from '../report/progress.js';
 import type { CaseResult } from '../report/result.js';
 import { pidsByCommand } from '../sampling/proc-stat.js';
-import type { RunSettings } from '../settings.js';
+import { eventsPerSecondFor, type RunSettings } from '../settings.js';
 import { startCeilingTarget } from '../targets/ceiling-target.js';
 import { startGatewayTarget, type Verification } from '../targets/gateway-target.js';
 import { startSocketIoTarget } from '../targets/socketio-target.js';
@@ -21,6 +21,9 @@ export interface ScenarioEnv {
 }
 
 export type Scenario = (settings: RunSettings, env: ScenarioEnv) => Promise<CaseResult[]>;
+
+/** Event cap of a publish phase; the duration is what normally ends it. */
+export const MAX_EVENTS = 100_000_000;
 
 export function newRunId(): string {
   return randomBytes(4).toString('hex');
@@ -147,4 +150,28 @@ export async function withTarget<T>(start: () => Promise<Target>, body: (target:
   } finally {
     await target.stop();
   }
+}
+
+/** A publishing case as fan-out, latency and soak run it. */
+export interface PublishingCase {
+  readonly kind: TargetKind;
+  readonly caseIndex: number;
+  /** Organization size; events are published at the rate that gives --deliveries-per-second. */
+  readonly members: number;
+  readonly label: (eventsPerSecond: number) => string;
+  readonly gatewayEnv?: Record<string, string>;
+}
+
+/** Starts a target of `kind`, runs one HS256 case publishing for --duration against it, stops it. */
+export function runPublishingCase(settings: RunSettings, env: ScenarioEnv, spec: PublishingCase): Promise<CaseResult> {
+  const keys = makeKeys('HS256');
+  const rate = eventsPerSecondFor(settings, spec.members);
+  return withTarget(() => startTarget(spec.kind, settings, `${env.runId}${spec.caseIndex}`, keys.verification, spec.gatewayEnv), (target) => runLoadCase(caseOptions(settings, env, {
+    label: spec.label(rate),
+    caseIndex: spec.caseIndex,
+    target,
+    keys,
+    members: spec.members,
+    publish: { ratePerSecond: rate, durationMs: settings.durationMs, maxEvents: MAX_EVENTS, padBytes: settings.padBytes, drainTimeoutMs: 15_000 },
+  })));
 }

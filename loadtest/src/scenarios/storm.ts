@@ -1,10 +1,9 @@
 import type { CaseResult, ReconnectResult } from '../report/result.js';
 import { eventsPerSecondFor } from '../settings.js';
 import { startClusterTarget } from '../targets/cluster-target.js';
-import { MAX_EVENTS } from './fanout.js';
 import type { CaseContext } from './load-case.js';
 import { runLoadCase } from './load-case.js';
-import { caseOptions, makeKeys, withTarget, type Scenario } from './scenario-kit.js';
+import { caseOptions, makeKeys, MAX_EVENTS, withTarget, type Scenario } from './scenario-kit.js';
 import { openFilesLimit, RESERVED_DESCRIPTORS } from '../../../gateway/src/lifecycle/open-files-limit.js';
 
 /** How long to wait for the killed pod's clients to come back before giving up. */
