@@ -238,7 +238,8 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     }
     if (broker !== undefined) {
       await broker.start({
-        onIngestTask: (event, dedupeKey) => sequencer.task(event, dedupeKey),
+        sequenceTask: (event, dedupeKey, after) => sequencer.sequence(event, dedupeKey, after),
+        routeTask: (frame) => broker.publishRouted(frame),
         onIngestMembership: (change) => sequencer.membershipChange(change),
         onRoutedFrame: (frame) => {
           metrics.brokerDeliveries.inc();

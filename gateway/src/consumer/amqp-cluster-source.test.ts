@@ -80,12 +80,13 @@ async function startPod(setup: PodSetup): Promise<Pod> {
   const source = createAmqpClusterSource(options, { logger, metrics });
   const pod: Pod = { name, source, metrics, options, sequenced: [], memberships: [], frames: [] };
   const sink: ClusterSink = {
-    async onIngestTask(event, dedupeKey) {
+    async sequenceTask(event, dedupeKey) {
       await setup.beforeSequence?.(event.data);
       pod.sequenced.push(dedupeKey);
       const id = nextId(event.organizationId);
-      await source.publishRouted({ organizationId: event.organizationId, id, frame: JSON.stringify({ id, data: event.data }), publishedAtMs: event.publishedAtMs });
+      return { organizationId: event.organizationId, id, frame: JSON.stringify({ id, data: event.data }), publishedAtMs: event.publishedAtMs };
     },
+    routeTask: (frame) => source.publishRouted(frame),
     async onIngestMembership(change, dedupeKey) {
       pod.sequenced.push(dedupeKey);
       pod.memberships.push(change);
@@ -332,7 +333,7 @@ describe('createAmqpClusterSource', () => {
     expect(pod.source.stop()).toBe(stopping);
     await stopping;
     expect(pod.source.isReady()).toBe(false);
-    await expect(pod.source.start({ onIngestTask: async () => {}, onIngestMembership: async () => {}, onRoutedFrame: () => {} })).rejects.toBeInstanceOf(EventSourceStateError);
+    await expect(pod.source.start({ sequenceTask: async () => { throw new Error('not reached'); }, routeTask: async () => {}, onIngestMembership: async () => {}, onRoutedFrame: () => {} })).rejects.toBeInstanceOf(EventSourceStateError);
     await expect(pod.source.bindOrganization('org-b')).rejects.toBeInstanceOf(EventSourceStateError);
     await waitFor(() => active('TCPSocketWrap') <= sockets && active('Timeout') === 0, 2_000, 'sockets and timers released');
   });

@@ -21,12 +21,19 @@ export interface RoutedFrame {
 
 export interface ClusterSink {
   /**
-   * Sequencing duty (runs on the pod whose ingest consumer is the active one): append to history and
-   * publish with `publishRouted`. The ingest message is acked after this resolves; a rejection
-   * retries it after a delay, in place so that later messages never overtake it (history dedupes
-   * by `dedupeKey`, so a retry, or a redelivery after a failover, never makes a second entry).
+   * Sequencing duty, first half (runs on the pod whose ingest consumer is the active one): append to
+   * history, after the entry of dedupe key `after` when given (HistoryStore.append's condition), and
+   * return the frame to route. A rejection retries it after a delay, in place so that later messages
+   * never overtake it (history dedupes by `dedupeKey`, so a retry, or a redelivery after a failover,
+   * never makes a second entry).
    */
-  onIngestTask(event: InboundTaskEvent, dedupeKey: string): Promise<void>;
+  sequenceTask(event: InboundTaskEvent, dedupeKey: string, after: string | undefined): Promise<RoutedFrame>;
+  /**
+   * Second half: publish the frame with `publishRouted`. Must issue the publish before it returns
+   * (frames of one organization reach the broker in the order of these calls). The ingest message
+   * is acked after this resolves; a rejection retries it in place.
+   */
+  routeTask(frame: RoutedFrame): Promise<void>;
   /** Membership changes also enter through the ingest queue, once for the whole cluster. */
   onIngestMembership(change: InboundMembershipChange, dedupeKey: string): Promise<void>;
   /** A sequenced frame for an organization bound to this pod. Acked right after it returns. */

@@ -3,6 +3,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { ClusterSink } from './cluster-source.js';
+import type { InboundMembershipChange, InboundTaskEvent } from './event-source.js';
 import { parseBrokerMessage } from './parse-message.js';
 import { MAX_ROUTING_KEY_BYTES, isRoutableOrganization } from './routing-keys.js';
 import { brokerMessageOf, createDeliverySettler } from './settle-delivery.js';
@@ -30,61 +31,125 @@ export interface IngestHandler {
   drained(): Promise<void>;
 }
 
+/** A task in flight, as the tasks after it see it. */
+interface ChainLink {
+  readonly dedupeKey: string;
+  /** Its history append is known to have happened. */
+  sequenced: boolean;
+  /** True once its routed publish was issued; false when it was given up (its message comes back, unacked). */
+  readonly routed: Promise<boolean>;
+}
+
 /**
  * Settles deliveries of the ingest queue, never throwing:
  * - invalid, or an organization id that cannot be a routing key (over 255 UTF-8 bytes) →
  *   dead-lettered, counted, never sequenced;
- * - task / membership → `sink.onIngestTask|onIngestMembership(…, dedupeKey)`, then acked.
+ * - task → `sink.sequenceTask` (history append, the id), then `sink.routeTask`, then acked;
+ * - membership → `sink.onIngestMembership(…, dedupeKey)`, then acked.
  *
  * Pipelined: up to `window` messages are in flight at once. The sink issues its history append
- * synchronously, on one Redis connection, so appends (and the ids they get) follow delivery order,
- * and their replies, hence the routed publishes, come back in that order too. The handler returns
- * as soon as the message is in flight (or waits for room); each message is acked when its own
- * work is done.
+ * synchronously, on one Redis connection, so appends (and the ids they get) follow delivery order.
+ * The handler returns as soon as the message is in flight (or waits for room); each message is
+ * acked when its own work is done.
  *
- * A sink failure is retried in place every `retryDelayMs`, not requeued: messages behind it are
- * already prefetched, and a requeue would let them overtake it. While any message is failing no new
- * one is started, and the failing ones retry one at a time, oldest first. (If one message fails while
- * a later one already in flight succeeds, e.g. a single command timing out while Redis stays up,
- * those two can end up out of order; a wholesale outage fails them all, and order holds.) The retry
- * ends when the connection goes or the source stops; the message, still unacked, then comes back (in
- * order) to whichever ingest consumer is active. Either way the sink sees the same `dedupeKey` again,
- * which keeps history free of duplicates.
+ * A failure is retried in place every `retryDelayMs`, not requeued: messages behind it are already
+ * prefetched, and a requeue would let them overtake it. While any message is failing no new one is
+ * started, and the failing ones retry one at a time, in delivery order (each once every earlier
+ * message is finished). The retry ends when the connection goes or the source stops; the message,
+ * still unacked, then comes back (in order) to whichever ingest consumer is active, and the sink
+ * sees the same `dedupeKey` again, which keeps history free of duplicates.
+ *
+ * Pods drop a frame whose id is not above the last one they delivered for its organization, so the
+ * frames of one organization must reach the routed exchange in id order, each before any later one.
+ * Two rules keep that when one message fails while later ones of its organization succeed (a Redis
+ * command timing out, then answering; a single failed append):
+ * - each task is appended after the previous task of its organization still in flight (the
+ *   history's conditional append): an append never lands ahead of an earlier one that failed, so
+ *   ids follow delivery order per organization even across retries and failovers;
+ * - each task is routed only after the previous task was routed (of any organization: a member of
+ *   several organizations sees their events in delivery order too); when that one is given up, so
+ *   is this one, and both come back in order.
+ * A routed publish that the broker nacks while the channel stays open, with a later one of the same
+ * organization confirmed, would still reach pods out of order; the pod queues (`drop-head`) give the
+ * broker no reason to nack.
  */
 export function createIngestHandler(options: IngestHandlerOptions): IngestHandler {
   const { logger, metrics } = options;
   const settler = createDeliverySettler(logger, metrics);
   const window = options.window ?? 1;
   const inFlight = new Set<Promise<void>>();
+  /** Per organization, its newest task in flight. */
+  const organizationTails = new Map<string, ChainLink>();
+  /** The newest task in flight. */
+  let tail: ChainLink | undefined;
   let failing = 0;
-  /** Tail of the retries: failing messages retry one at a time, in the order they failed. */
-  let retries: Promise<unknown> = Promise.resolve();
+  /** Settles once every message started so far is finished (acked, or given up). */
+  let startedSettled: Promise<void> = Promise.resolve();
 
-  async function sequence(channel: Channel, message: ConsumeMessage, eventType: string, isCurrent: () => boolean, handler: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `step`, retrying it in place while it fails, once every earlier message is finished (so the
+   * failing ones retry one at a time, in delivery order, whatever order their failures came in).
+   * Resolves with its result, or undefined when given up.
+   */
+  async function retrying<T>(step: () => Promise<T>, earlier: Promise<unknown>, message: ConsumeMessage, eventType: string, isCurrent: () => boolean): Promise<{ readonly value: T } | undefined> {
     try {
-      await handler();
+      return { value: await step() };
     } catch (firstError) {
       failing += 1;
-      const turn = retries.then(async () => {
+      try {
         let error: unknown = firstError;
+        await earlier;
         for (let attempt = 1; ; attempt += 1) {
           logger.warn({ err: error, eventType, messageId: message.properties.messageId, attempt, retryDelayMs: options.retryDelayMs }, 'sequencing an ingest message failed; retrying it in place');
-          if (!(await options.sleep(options.retryDelayMs)) || !isCurrent()) return false;
+          if (!(await options.sleep(options.retryDelayMs)) || !isCurrent()) return undefined;
           try {
-            await handler();
-            return true;
+            return { value: await step() };
           } catch (next) {
             error = next;
           }
         }
-      });
-      retries = turn.catch(() => undefined);
-      const done = await turn.finally(() => {
+      } finally {
         failing -= 1;
-      });
-      if (!done) return;
+      }
     }
-    metrics.eventsConsumed.inc({ event_type: eventType });
+  }
+
+  async function task(channel: Channel, message: ConsumeMessage, event: InboundTaskEvent, dedupeKey: string, earlier: Promise<unknown>, sink: ClusterSink, isCurrent: () => boolean): Promise<void> {
+    const { organizationId, eventType } = event;
+    const sameOrganization = organizationTails.get(organizationId);
+    const previous = tail;
+    let markRouted: (issued: boolean) => void = () => undefined;
+    const link: ChainLink = { dedupeKey, sequenced: false, routed: new Promise((resolve) => (markRouted = resolve)) };
+    organizationTails.set(organizationId, link);
+    tail = link;
+    try {
+      // The condition holds only while the previous append's fate is unknown; once it is known to
+      // be in history, this one (issued later on the same connection) can only land after it.
+      const after = (): string | undefined => (sameOrganization !== undefined && !sameOrganization.sequenced ? sameOrganization.dedupeKey : undefined);
+      const sequenced = await retrying(() => sink.sequenceTask(event, dedupeKey, after()), earlier, message, eventType, isCurrent);
+      if (sequenced === undefined) return;
+      link.sequenced = true;
+      if (previous !== undefined && !(await previous.routed)) return;
+      if (!isCurrent()) return;
+      const routed = await retrying(async () => {
+        const publish = sink.routeTask(sequenced.value);
+        markRouted(true);
+        await publish;
+      }, earlier, message, eventType, isCurrent);
+      if (routed === undefined) return;
+      metrics.eventsConsumed.inc({ event_type: eventType });
+      settler.ack(channel, message);
+    } finally {
+      markRouted(false); // no effect once issued
+      if (organizationTails.get(organizationId) === link) organizationTails.delete(organizationId);
+      if (tail === link) tail = undefined;
+    }
+  }
+
+  async function membership(channel: Channel, message: ConsumeMessage, change: InboundMembershipChange, dedupeKey: string, earlier: Promise<unknown>, sink: ClusterSink, isCurrent: () => boolean): Promise<void> {
+    const done = await retrying(() => sink.onIngestMembership(change, dedupeKey), earlier, message, change.eventType, isCurrent);
+    if (done === undefined) return;
+    metrics.eventsConsumed.inc({ event_type: change.eventType });
     settler.ack(channel, message);
   }
 
@@ -92,18 +157,21 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     const parsed = parseBrokerMessage(brokerMessageOf(message, options.now()));
     if (parsed.kind === 'invalid') return settler.deadLetter(channel, message, parsed.reason, parsed.detail);
     if (parsed.kind === 'canary') return settler.deadLetter(channel, message, 'invalid_shape', 'a canary on the ingest queue');
-    const { organizationId, eventType } = parsed.kind === 'task' ? parsed.event : parsed.change;
+    const { organizationId } = parsed.kind === 'task' ? parsed.event : parsed.change;
     if (!isRoutableOrganization(organizationId)) {
       return settler.deadLetter(channel, message, 'invalid_shape', `organization_id is longer than ${MAX_ROUTING_KEY_BYTES} UTF-8 bytes, the limit of a routing key`);
     }
     while (inFlight.size >= window || (failing > 0 && inFlight.size > 0)) await Promise.race(inFlight);
     if (!isCurrent()) return undefined;
     const dedupeKey = dedupeKeyOf(message);
-    const handler = parsed.kind === 'task'
-      ? () => sink.onIngestTask(parsed.event, dedupeKey)
-      : () => sink.onIngestMembership(parsed.change, dedupeKey);
-    const work: Promise<void> = sequence(channel, message, eventType, isCurrent, handler).finally(() => inFlight.delete(work));
+    const earlier = startedSettled;
+    const work: Promise<void> = (parsed.kind === 'task'
+      ? task(channel, message, parsed.event, dedupeKey, earlier, sink, isCurrent)
+      : membership(channel, message, parsed.change, dedupeKey, earlier, sink, isCurrent)
+    ).finally(() => inFlight.delete(work));
     inFlight.add(work);
+    // Settles to nothing: a chain of settled results would keep every earlier one alive.
+    startedSettled = Promise.allSettled([earlier, work]).then(() => undefined);
     // Membership changes go one at a time: they are rare, and their order with task events is kept simply.
     if (parsed.kind === 'membership' || window === 1) await work;
     return undefined;

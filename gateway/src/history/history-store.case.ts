@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareEventIds, eventIdTimeMs, isEventId } from './event-id.js';
 import type { HistoryLimits } from './history-options.js';
+import { HistoryOrderError } from './history-order-error.js';
 import type { HistoryRecord, HistoryStore } from './history-store.js';
 
 export interface HistoryStoreFactoryOptions extends HistoryLimits {
@@ -86,6 +87,22 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect(other.duplicate).toBe(false);
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1]);
       expect(ns((await store.readAfter('globex', '0-0', 10)).entries)).toEqual([3]);
+    });
+
+    it('appends after a given dedupe key only once that key is in the organization\'s history', async () => {
+      await expect(store.append('acme', 'msg-2', record(2), 'msg-1')).rejects.toBeInstanceOf(HistoryOrderError);
+      expect(await store.lastId('acme')).toBe('0-0');
+      // The key of another organization does not count.
+      await store.append('globex', 'msg-1', record(9));
+      await expect(store.append('acme', 'msg-2', record(2), 'msg-1')).rejects.toBeInstanceOf(HistoryOrderError);
+      const first = await store.append('acme', 'msg-1', record(1));
+      const second = await store.append('acme', 'msg-2', record(2), 'msg-1');
+      expect(second.duplicate).toBe(false);
+      expect(compareEventIds(first.id, second.id)).toBeLessThan(0);
+      // A known key answers as a duplicate whatever it is asked to follow.
+      expect(await store.append('acme', 'msg-2', record(2), 'never-appended')).toEqual({ id: second.id, duplicate: true });
+      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 2]);
+      await expect(store.append('acme', 'msg-3', record(3), '')).rejects.toThrow(RangeError);
     });
 
     it('reads after an id, exclusively, at most limit entries, and says whether more follow', async () => {

@@ -6,6 +6,10 @@
  *   organization; compare them with `compareEventIds`;
  * - `append` is idempotent per `dedupeKey` for at least `dedupeTtlSeconds`: a second append with the
  *   same key returns the first entry's id with `duplicate: true` and stores nothing;
+ * - `append(…, after)` is conditional: when the organization's history holds no entry appended with
+ *   the dedupe key `after`, it rejects with `HistoryOrderError` and stores nothing (a known
+ *   `dedupeKey` still answers `duplicate` first). A pipelined writer uses it so that an entry is
+ *   never appended ahead of the one before it whose append failed;
  * - the history is bounded: at most `maxLength` entries (approximately) and entries older than
  *   `maxAgeMs` may be dropped;
  * - `readAfter` tells whether the history still reaches back to the given id (`complete`), i.e. no
@@ -38,7 +42,7 @@ export interface ReadResult {
 }
 
 export interface HistoryStore {
-  append(organizationId: string, dedupeKey: string, record: HistoryRecord): Promise<AppendResult>;
+  append(organizationId: string, dedupeKey: string, record: HistoryRecord, after?: string): Promise<AppendResult>;
   /** Entries after `afterId` (exclusive). */
   readAfter(organizationId: string, afterId: string, limit: number): Promise<ReadResult>;
   /** The newest id of the organization, or `0-0` when it has no history. */

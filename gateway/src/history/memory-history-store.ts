@@ -2,6 +2,7 @@ import { compareEventIds, eventIdTimeMs, MIN_EVENT_ID } from './event-id.js';
 import { reachesBack } from './history-completeness.js';
 import { assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, type HistoryLimits } from './history-options.js';
 import type { HistoryEntry, HistoryStore } from './history-store.js';
+import { HistoryOrderError } from './history-order-error.js';
 
 export interface MemoryHistoryStoreOptions extends HistoryLimits {
   /** Wall-clock milliseconds: the time part of new ids, age trimming and expiry. */
@@ -68,15 +69,17 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
   };
 
   return {
-    async append(organizationId, dedupeKey, record) {
+    async append(organizationId, dedupeKey, record, after) {
       assertOrganizationId(organizationId);
       assertDedupeKey(dedupeKey);
+      if (after !== undefined) assertDedupeKey(after);
       assertRecord(record);
       const t = now();
       sweep(t);
-      const rememberedKey = `${organizationId.length}:${organizationId}:${dedupeKey}`;
+      const rememberedKey = rememberedKeyOf(organizationId, dedupeKey);
       const remembered = dedupe.get(rememberedKey);
       if (remembered !== undefined && remembered.expiresAtMs > t) return { id: remembered.id, duplicate: true };
+      if (after !== undefined && !((dedupe.get(rememberedKeyOf(organizationId, after))?.expiresAtMs ?? 0) > t)) throw new HistoryOrderError(organizationId, after);
 
       const history = organizations.get(organizationId) ?? { entries: [], head: 0, lastMs: 0, lastSeq: 0, maxDroppedId: MIN_EVENT_ID, appendedAtMs: t };
       const ms = Math.max(0, Math.floor(t));
@@ -135,6 +138,11 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
 }
 
 /** Index of the first entry in `entries[head..]` with an id greater than `afterId` (binary search). */
+/** The dedupe map's key: organization and dedupe key, unambiguous whatever characters they hold. */
+function rememberedKeyOf(organizationId: string, dedupeKey: string): string {
+  return `${organizationId.length}:${organizationId}:${dedupeKey}`;
+}
+
 function firstAfter(entries: readonly HistoryEntry[], head: number, afterId: string): number {
   let low = head;
   let high = entries.length;

@@ -5,6 +5,7 @@ import { reachesBack } from './history-completeness.js';
 import { historyDedupeKey, historyStreamKey } from './history-keys.js';
 import { assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, type HistoryLimits } from './history-options.js';
 import type { HistoryEntry, HistoryStore } from './history-store.js';
+import { HistoryOrderError } from './history-order-error.js';
 
 export interface RedisHistoryStoreOptions extends HistoryLimits {
   /** A shared client, owned by the caller: `close()` leaves it open. Must not use ioredis `keyPrefix`. */
@@ -33,13 +34,15 @@ end
 `;
 
 /**
- * KEYS = stream, dedupe key; ARGV = event type, data JSON, timestamp ms, max length, dedupe TTL s,
- * stream TTL ms. Returns {id, 1} for a known dedupe key, else appends, trims exactly to the max
- * length (recording the last dropped id), refreshes the stream's TTL and returns {id, 0}.
+ * KEYS = stream, dedupe key[, dedupe key of the entry to follow]; ARGV = event type, data JSON,
+ * timestamp ms, max length, dedupe TTL s, stream TTL ms. Returns {id, 1} for a known dedupe key,
+ * {'', 2} when the entry to follow is unknown, else appends, trims exactly to the max length
+ * (recording the last dropped id), refreshes the stream's TTL and returns {id, 0}.
  */
 const APPEND = new LuaScript(`
 local known = redis.call('GET', KEYS[2])
 if known then return {known, 1} end
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then return {'', 2} end
 local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1], 'd', ARGV[2], 't', ARGV[3])
 local length = redis.call('XLEN', KEYS[1])
 local excess = length - tonumber(ARGV[4])
@@ -102,14 +105,17 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
   const streamTtlMs = 2 * maxAgeMs;
 
   return {
-    async append(organizationId, dedupeKey, record) {
+    async append(organizationId, dedupeKey, record, after) {
       assertOrganizationId(organizationId);
       assertDedupeKey(dedupeKey);
+      if (after !== undefined) assertDedupeKey(after);
       assertRecord(record);
       const keys = [historyStreamKey(keyPrefix, organizationId), historyDedupeKey(keyPrefix, organizationId, dedupeKey)];
+      if (after !== undefined) keys.push(historyDedupeKey(keyPrefix, organizationId, after));
       const args = [record.eventType, record.dataJson, Math.trunc(record.timestampMs), maxLength, dedupeTtlSeconds, streamTtlMs];
-      const [id, duplicate] = asArray(await APPEND.run(redis, keys, args));
-      return { id: asString(id), duplicate: duplicate === 1 };
+      const [id, outcome] = asArray(await APPEND.run(redis, keys, args));
+      if (outcome === 2) throw new HistoryOrderError(organizationId, after ?? '');
+      return { id: asString(id), duplicate: outcome === 1 };
     },
 
     async readAfter(organizationId, afterId, limit) {

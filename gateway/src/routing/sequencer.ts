@@ -23,19 +23,28 @@ export class Sequencer {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Sequences and routes one event (callers that run one event at a time). */
   async task(event: InboundTaskEvent, dedupeKey: string): Promise<void> {
+    await this.route(await this.sequence(event, dedupeKey));
+  }
+
+  /**
+   * Gives the event its history id and builds its frame, without routing it. `after`: the dedupe key
+   * of the event that must already be in history (see HistoryStore.append); rejects with
+   * HistoryOrderError otherwise. A duplicate gets its first id again and must still be routed: its
+   * first routing may not have happened before a crash, and the pods drop ids they already delivered.
+   */
+  async sequence(event: InboundTaskEvent, dedupeKey: string, after?: string): Promise<RoutedFrame> {
     const timestampMs = event.publishedAtMs ?? this.now();
     const dataJson = JSON.stringify(event.data ?? null);
-    const { id, duplicate } = await this.history.append(event.organizationId, dedupeKey, { eventType: event.eventType, dataJson, timestampMs });
+    const { id, duplicate } = await this.history.append(event.organizationId, dedupeKey, { eventType: event.eventType, dataJson, timestampMs }, after);
     this.metrics.eventsSequenced.inc({ result: duplicate ? 'duplicate' : 'appended' });
-    // A duplicate is routed again: its first routing may not have happened before a crash, and the
-    // pods drop ids they already delivered.
-    await this.route({
+    return {
       organizationId: event.organizationId,
       id,
       frame: taskFrameJson(event.eventType, id, event.organizationId, dataJson, timestampMs),
       publishedAtMs: event.publishedAtMs,
-    });
+    };
   }
 
   async membershipChange(change: InboundMembershipChange): Promise<void> {
