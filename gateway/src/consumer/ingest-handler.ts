@@ -55,7 +55,7 @@ interface ChainLink {
  * A failure is retried in place every `retryDelayMs`, not requeued: messages behind it are already
  * prefetched, and a requeue would let them overtake it. While any message is failing no new one is
  * started, and the failing ones retry one at a time, in delivery order (each once every earlier
- * message is finished). The retry ends when the connection goes or the source stops; the message,
+ * message is finished, at once if the retry before it succeeded). The retry ends when the connection goes or the source stops; the message,
  * still unacked, then comes back (in order) to whichever ingest consumer is active, and the sink
  * sees the same `dedupeKey` again, which keeps history free of duplicates.
  *
@@ -83,6 +83,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   /** The newest task in flight. */
   let tail: ChainLink | undefined;
   let failing = 0;
+  /** The latest retry succeeded: the next failing message retries at once, without the delay. */
+  let recovered = false;
   /** Settles once every message started so far is finished (acked, or given up). */
   let startedSettled: Promise<void> = Promise.resolve();
 
@@ -100,16 +102,22 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
         let error: unknown = firstError;
         await earlier;
         for (let attempt = 1; ; attempt += 1) {
-          logger.warn({ err: error, eventType, messageId: message.properties.messageId, attempt, retryDelayMs: options.retryDelayMs }, 'sequencing an ingest message failed; retrying it in place');
-          if (!(await options.sleep(options.retryDelayMs)) || !isCurrent()) return undefined;
+          // Messages that failed together (a Redis stall) go on at once when the one before recovered.
+          const delayMs = attempt === 1 && recovered ? 0 : options.retryDelayMs;
+          logger.warn({ err: error, eventType, messageId: message.properties.messageId, attempt, retryDelayMs: delayMs }, 'sequencing an ingest message failed; retrying it in place');
+          if (!(await options.sleep(delayMs)) || !isCurrent()) return undefined;
           try {
-            return { value: await step() };
+            const value = await step();
+            recovered = true;
+            return { value };
           } catch (next) {
+            recovered = false;
             error = next;
           }
         }
       } finally {
         failing -= 1;
+        if (failing === 0) recovered = false;
       }
     }
   }

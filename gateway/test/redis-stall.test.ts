@@ -1,0 +1,57 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, token, type RunningGateway } from './helpers/gateway.js';
+import { PrivateRedis } from './helpers/private-redis.js';
+import { TestPublisher } from './helpers/publisher.js';
+import { createTestVhost, randomName, type TestVhost } from './helpers/rabbit.js';
+import { waitFor } from './helpers/wait.js';
+import { TestClient } from './helpers/ws-client.js';
+
+/** Longer than the gateway's Redis command timeout (2 s): the first appends of the stall time out, later ones do not. */
+const STALL_MS = 2_800;
+
+describe('Redis stalls longer than the command timeout mid-stream', () => {
+  let redis: PrivateRedis;
+  let admin: Redis;
+  let vhost: TestVhost;
+  let pod: RunningGateway;
+  let publisher: TestPublisher;
+  const exchange = randomName('tasks');
+
+  beforeAll(async () => {
+    [redis, vhost] = await Promise.all([PrivateRedis.start(), createTestVhost()]);
+    admin = new Redis(redis.url);
+    pod = await startGateway({ AMQP_URL: vhost.url, AMQP_EXCHANGE: exchange, REDIS_URL: redis.url, READINESS_CANARY_INTERVAL_MS: '200' });
+    publisher = new TestPublisher(vhost.url, exchange);
+    await waitFor(async () => (await fetch(`${pod.managementUrl}/readyz`)).status === 200, 10_000, 'ready');
+  });
+  afterAll(async () => {
+    await publisher?.close();
+    await pod?.stop();
+    admin?.disconnect();
+    await Promise.all([redis?.stop(), vhost?.cleanup()]);
+  });
+
+  it('delivers every event once, in order, though appends whose replies timed out are retried after later ones landed', async () => {
+    const client = await TestClient.established(pod.wsUrl, await token('stall-user', ['stall-a', 'stall-b']));
+    const organizationOf = (n: number): string => (n % 3 === 0 ? 'stall-b' : 'stall-a');
+    await publisher.tasks(Array.from({ length: 10 }, (_, n) => ({ organizationId: organizationOf(n), data: { n } })));
+    await client.waitForCount(undefined, 10);
+
+    // Scripts (every append) wait while writes are paused; the gateway's first appends time out,
+    // run when the pause ends, and are retried (their dedupe keys answer); the later ones succeed.
+    await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
+    const total = 110;
+    for (let n = 10; n < total; n += 1) {
+      await publisher.tasks([{ organizationId: organizationOf(n), data: { n } }]);
+      await new Promise((resolve) => setTimeout(resolve, STALL_MS / 100));
+    }
+    await client.waitForCount(undefined, total, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // nothing more may come
+    expect(client.events().map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: total }, (_, n) => n));
+    const text = await (await fetch(`${pod.managementUrl}/metrics`)).text();
+    expect(text, 'the stall made appends time out').toMatch(/orgcast_events_sequenced_total\{result="duplicate",pod="[^"]+"\} [1-9]/);
+    expect(client.closeCode).toBeUndefined();
+    await client.close();
+  }, 60_000);
+});
