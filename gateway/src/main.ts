@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createGateway } from './gateway.js';
-import { RESERVED_DESCRIPTORS, openFilesLimit } from './lifecycle/open-files-limit.js';
+import { RESERVED_DESCRIPTORS, connectionsWithinLimit, openFilesLimit } from './lifecycle/open-files-limit.js';
 import { createLogger } from './logging/logger.js';
 
 /** The only file that touches process.*: environment, signals, exit. */
@@ -17,8 +17,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, pod: config.podName });
   const limit = openFilesLimit();
-  if (limit !== undefined && config.server.maxConnections + RESERVED_DESCRIPTORS > limit) {
-    logger.warn({ maxConnections: config.server.maxConnections, openFilesLimit: limit }, `MAX_CONNECTIONS is above what the open-files limit allows (about ${limit - RESERVED_DESCRIPTORS}): lower it, or the pod runs out of descriptors before it refuses connections and stops answering its probes`);
+  const maxConnections = connectionsWithinLimit(config.server.maxConnections, limit);
+  if (maxConnections < config.server.maxConnections) {
+    // Out of descriptors, a pod could neither refuse connections nor answer its probes.
+    logger.warn({ maxConnections: config.server.maxConnections, openFilesLimit: limit, reservedDescriptors: RESERVED_DESCRIPTORS, effectiveMaxConnections: maxConnections }, `MAX_CONNECTIONS is above what the open-files limit allows: this pod holds at most ${maxConnections} connections (raise the limit, or lower MAX_CONNECTIONS to silence this)`);
+    config = { ...config, server: { ...config.server, maxConnections } };
   }
   const gateway = await createGateway(config, { logger });
 

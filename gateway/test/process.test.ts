@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGatewayExpectingFailure, spawnGateway, type GatewayProcess } from './helpers/gateway-process.js';
 import { TEST_SECRET, token } from './helpers/gateway.js';
-import { TestClient } from './helpers/ws-client.js';
+import { TestClient, expectRefused } from './helpers/ws-client.js';
 
 describe('the gateway process', () => {
   const processes: GatewayProcess[] = [];
@@ -39,6 +39,23 @@ describe('the gateway process', () => {
     expect(drained.length).toBe(clients.length);
     expect(drained[drained.length - 1]! - drained[0]!).toBeGreaterThan(500);
     expect(gw.logs.some((l) => l.msg === 'gateway stopped')).toBe(true);
+  });
+
+  it('holds no more connections than its open-files limit leaves room for, and says so at start', async () => {
+    const limit = 320;
+    const gw = await spawnGateway({ JWT_SECRET: TEST_SECRET, MAX_CONNECTIONS: '1000', CONNECT_RATE_BURST: '1000' }, {
+      command: ['prlimit', `--nofile=${limit}:${limit}`, '--', process.execPath, '--import', 'tsx', 'gateway/src/main.ts'],
+    });
+    processes.push(gw);
+    const allowed = limit - 256;
+    expect(gw.logs.find((l) => l.effectiveMaxConnections !== undefined)).toMatchObject({ level: 'warn', maxConnections: 1000, openFilesLimit: limit, effectiveMaxConnections: allowed });
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.managementPort}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^orgcast_max_connections\\{[^}]*\\} ${allowed}$`, 'm'));
+    const url = `ws://127.0.0.1:${gw.port}/api/ws`;
+    const clients = await Promise.all(Array.from({ length: allowed }, async (_, i) => TestClient.established(url, await token(`fd-${i}`, ['acme']))));
+    expect(await expectRefused(url, { token: await token('one-too-many', ['acme']) })).toMatchObject({ status: 503, body: { error: 'at_capacity' } });
+    expect((await fetch(`http://127.0.0.1:${gw.managementPort}/healthz`)).status).toBe(200);
+    await Promise.all(clients.map((c) => c.close()));
   });
 
   it('a second signal exits at once', async () => {

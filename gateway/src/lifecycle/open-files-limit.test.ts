@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openFilesLimit } from './open-files-limit.js';
+import { RESERVED_DESCRIPTORS, connectionsWithinLimit, openFilesLimit } from './open-files-limit.js';
 
 describe('openFilesLimit', () => {
   it('reads the soft limit from /proc/self/limits', () => {
@@ -11,5 +11,12 @@ describe('openFilesLimit', () => {
 
   it('reads this process\'s limit on Linux', () => {
     expect(openFilesLimit()).toBeGreaterThan(0);
+  });
+
+  it('lowers MAX_CONNECTIONS to what the limit leaves after the reserve, never raises it', () => {
+    expect(connectionsWithinLimit(100_000, 20_000)).toBe(20_000 - RESERVED_DESCRIPTORS);
+    expect(connectionsWithinLimit(5_000, 20_000)).toBe(5_000);
+    expect(connectionsWithinLimit(100_000, undefined)).toBe(100_000);
+    expect(connectionsWithinLimit(100, 100)).toBe(1);
   });
 });

@@ -23,3 +23,13 @@ export function openFilesLimit(limitsText?: string): number | undefined {
   const soft = Number(match[1]);
   return Number.isSafeInteger(soft) ? soft : undefined;
 }
+
+/**
+ * The number of connections this process can hold: `maxConnections`, lowered to the open-files limit
+ * minus RESERVED_DESCRIPTORS when that is less (at least 1). The capacity gate then refuses upgrades
+ * with 503 while descriptors remain for the probes, the brokers and the refusals themselves.
+ */
+export function connectionsWithinLimit(maxConnections: number, limit: number | undefined): number {
+  if (limit === undefined) return maxConnections;
+  return Math.max(1, Math.min(maxConnections, limit - RESERVED_DESCRIPTORS));
+}
