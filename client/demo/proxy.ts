@@ -3,8 +3,8 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /**
- * Forwards `/api/*` to the gateway so the page, `/api/ws` and `/api/poll` share one origin (the
- * gateway sends no CORS headers). HTTP requests are piped; WebSocket upgrades are spliced at the
+ * Forwards `/api/*` to the gateway so the page, `/api/ws` and `/api/poll` share one origin (one URL
+ * to open, whatever ALLOWED_ORIGINS says). HTTP requests are piped; WebSocket upgrades are spliced at the
  * TCP level. `X-Forwarded-For` is not added: the gateway trusts no proxy by default.
  */
 export class GatewayProxy {

@@ -25,6 +25,7 @@ import type { MembershipStore } from './membership/membership-store.js';
 import { createMemoryMembershipStore } from './membership/memory-membership-store.js';
 import { createRedisMembershipStore } from './membership/redis-membership-store.js';
 import { createMetrics, type GatewayMetrics } from './metrics/metrics.js';
+import { PollCors } from './poll/poll-cors.js';
 import { createPollRoute } from './poll/poll-route.js';
 import type { PresenceStore } from './presence/presence-store.js';
 import { createRedisPresenceStore } from './presence/redis-presence-store.js';
@@ -129,6 +130,8 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   const feeds = new OrganizationFeeds(binder, {
     publish: (topic, text) => server?.broadcaster.publish(topic, text) ?? 0,
   }, metrics, logger, config.feeds);
+  const pollCors = new PollCors(config.server.allowedOrigins);
+  routes.push(pollCors.preflightRoute());
   routes.push(createPollRoute({
     admit: (request) => admit(request, 0, 'poll'),
     history,
@@ -137,6 +140,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     logger,
     options: { defaultTimeoutMs: config.poll.defaultTimeoutMs, maxTimeoutMs: config.poll.maxTimeoutMs, maxEventsPerOrganization: config.history.resumeMaxEvents },
     isDraining: () => draining,
+    cors: pollCors,
   }));
 
   const sequencer = new Sequencer(history, (frame) => (broker === undefined ? void feeds.deliver(frame) : broker.publishRouted(frame)), membership, commands, metrics, logger);

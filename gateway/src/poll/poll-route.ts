@@ -7,6 +7,7 @@ import { formatResume, parseResume, queryParameter, ResumeParseError, type Resum
 import { taskFrameJson } from '../protocol/task-frame.js';
 import type { OrganizationFeeds } from '../routing/organization-feeds.js';
 import { DeferredResponse } from '../transport/http-reply.js';
+import type { PollCors } from './poll-cors.js';
 import type { PublicRoute } from '../transport/public-server.js';
 
 export interface PollOptions {
@@ -23,6 +24,7 @@ interface PollDeps {
   readonly logger: Logger;
   readonly options: PollOptions;
   readonly isDraining: () => boolean;
+  readonly cors: PollCors;
 }
 
 interface PollResult {
@@ -49,20 +51,22 @@ export function createPollRoute(deps: PollDeps): PublicRoute {
         query,
       };
       const deferred = new DeferredResponse(res);
-      poll(deferred, request, query, deps).catch((error: unknown) => {
+      const cors = deps.cors.headers(request.origin);
+      poll(deferred, request, query, cors, deps).catch((error: unknown) => {
         deps.logger.error({ err: error }, 'poll failed');
-        deferred.error(500, 'internal', 'poll failed');
+        deferred.error(500, 'internal', 'poll failed', cors);
       });
     },
   };
 }
 
-async function poll(deferred: DeferredResponse, request: UpgradeRequest, query: string, deps: PollDeps): Promise<void> {
+/** `cors`: headers every answer carries (see PollCors). */
+async function poll(deferred: DeferredResponse, request: UpgradeRequest, query: string, cors: Record<string, string>, deps: PollDeps): Promise<void> {
   const { options } = deps;
   const timeoutText = queryParameter(query, 'timeout_ms');
   const timeoutMs = timeoutText === undefined ? options.defaultTimeoutMs : Number(timeoutText);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > options.maxTimeoutMs) {
-    deferred.error(400, 'invalid_request', `timeout_ms must be an integer between 0 and ${options.maxTimeoutMs}`);
+    deferred.error(400, 'invalid_request', `timeout_ms must be an integer between 0 and ${options.maxTimeoutMs}`, cors);
     return;
   }
   const resumeText = queryParameter(query, 'resume');
@@ -71,13 +75,13 @@ async function poll(deferred: DeferredResponse, request: UpgradeRequest, query: 
     resume = parseResume(resumeText ?? '');
   } catch (error) {
     if (!(error instanceof ResumeParseError)) throw error;
-    deferred.error(400, 'invalid_request', error.message);
+    deferred.error(400, 'invalid_request', error.message, cors);
     return;
   }
   const admission = await deps.admit(request);
   if (!admission.ok) {
     deps.metrics.pollRequests.inc({ result: 'refused' });
-    deferred.error(admission.status, admission.error, admission.message, admission.status === 503 || admission.status === 429 ? { 'retry-after': '1' } : {});
+    deferred.error(admission.status, admission.error, admission.message, admission.status === 503 || admission.status === 429 ? { ...cors, 'retry-after': '1' } : cors);
     return;
   }
   const organizations = admission.organizations;
@@ -104,6 +108,7 @@ async function poll(deferred: DeferredResponse, request: UpgradeRequest, query: 
     r.writeStatus('200 OK');
     r.writeHeader('content-type', 'application/json');
     r.writeHeader('cache-control', 'no-store');
+    for (const [name, value] of Object.entries(cors)) r.writeHeader(name, value);
     r.end(body);
   });
 }
