@@ -137,12 +137,12 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
   };
 }
 
-/** Index of the first entry in `entries[head..]` with an id greater than `afterId` (binary search). */
 /** The dedupe map's key: organization and dedupe key, unambiguous whatever characters they hold. */
 function rememberedKeyOf(organizationId: string, dedupeKey: string): string {
   return `${organizationId.length}:${organizationId}:${dedupeKey}`;
 }
 
+/** Index of the first entry in `entries[head..]` with an id greater than `afterId` (binary search). */
 function firstAfter(entries: readonly HistoryEntry[], head: number, afterId: string): number {
   let low = head;
   let high = entries.length;

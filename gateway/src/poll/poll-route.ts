@@ -7,8 +7,8 @@ import { formatResume, parseResume, queryParameter, ResumeParseError, type Resum
 import { taskFrameJson } from '../protocol/task-frame.js';
 import type { OrganizationFeeds } from '../routing/organization-feeds.js';
 import { DeferredResponse } from '../transport/http-reply.js';
-import type { PollCors } from './poll-cors.js';
 import type { PublicRoute } from '../transport/public-server.js';
+import type { PollCors } from './poll-cors.js';
 
 export interface PollOptions {
   readonly defaultTimeoutMs: number;
