@@ -18,7 +18,7 @@ export type AmqpClusterSourceOptions = NonNullable<Config['amqp']> & {
   readonly stopTimeoutMs?: number;
   /** TCP connect and AMQP handshake timeout (default 10000 ms). */
   readonly connectTimeoutMs?: number;
-  /** Unacked ingest messages held by the active sequencer (default 100). */
+  /** Unacked ingest messages held by the active sequencer, sequenced concurrently (default 1000: one append and one confirm round trip per message, so throughput is this window over their latency). */
   readonly ingestPrefetch?: number;
   /** Bound of the shared ingest queue (default 10 × queueMaxLength); beyond it publishes are refused. */
   readonly ingestMaxLength?: number;
@@ -45,7 +45,7 @@ interface ClusterLink extends AmqpLink {
  * queue: the path every frame for its sockets takes.
  */
 export function createAmqpClusterSource(options: AmqpClusterSourceOptions, deps: AmqpClusterSourceDeps): ClusterEventSource {
-  const ingestPrefetch = positiveInteger('ingestPrefetch', options.ingestPrefetch ?? 100, 65_535);
+  const ingestPrefetch = positiveInteger('ingestPrefetch', options.ingestPrefetch ?? 1000, 65_535);
   const ingestMaxLength = positiveInteger('ingestMaxLength', options.ingestMaxLength ?? options.queueMaxLength * 10, 2 ** 31 - 1);
   const bindTimeoutMs = positiveInteger('bindTimeoutMs', options.bindTimeoutMs ?? 10_000, 3_600_000);
   const canaryKey = canaryRoutingKey(options.podName);
