@@ -69,6 +69,10 @@ describe('gateway with RabbitMQ and Redis', () => {
     expect(outsider.events()[0]!.organization_id).toBe('initech');
     expect(acme.events()[0]).toMatchObject({ event_type: 'task.event.updated', organization_id: 'acme', data: { seq: 0 } });
     expect(await metric(gw, /^orgcast_delivery_latency_seconds_count\{pod="[^"]+"\} (\d+)/m)).toBeGreaterThanOrEqual(21);
+    // The same events, stage by stage (this pod sequences and receives them all).
+    for (const stage of ['ingest_wait', 'sequencing', 'routing']) {
+      expect(await metric(gw, new RegExp(`^orgcast_event_stage_seconds_count\\{[^}]*stage="${stage}"[^}]*\\} (\\d+)`, 'm')), stage).toBeGreaterThanOrEqual(21);
+    }
   });
 
   it('dead-letters poison messages and still delivers the next valid event', async () => {

@@ -143,7 +143,7 @@ describe('createAmqpClusterSource', () => {
     expect(dataOf(a.frames)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
     expect(dataOf(b.frames)).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
     expect(b.frames.map((frame) => frame.id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
-    expect(a.frames[0]).toEqual({ organizationId: 'org-a', id: '1', frame: '{"id":"1","data":0}', publishedAtMs: expect.any(Number) });
+    expect(a.frames[0]).toEqual({ organizationId: 'org-a', id: '1', frame: '{"id":"1","data":0}', publishedAtMs: expect.any(Number), routedAtMs: expect.any(Number) });
     // Single active consumer: one pod sequenced all 22 messages, each once.
     const sequenced = [...a.sequenced, ...b.sequenced];
     expect(sequenced).toHaveLength(22);

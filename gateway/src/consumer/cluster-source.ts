@@ -17,6 +17,8 @@ export interface RoutedFrame {
   /** The complete client frame (a TaskEventFrame as JSON text), sent to sockets unchanged. */
   readonly frame: string;
   readonly publishedAtMs: number | undefined;
+  /** When the sequencer published it to the routed exchange (ms, its clock), for the `routing` stage. */
+  readonly routedAtMs?: number | undefined;
 }
 
 export interface ClusterSink {

@@ -122,8 +122,9 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     }
   }
 
-  async function task(channel: Channel, message: ConsumeMessage, event: InboundTaskEvent, dedupeKey: string, earlier: Promise<unknown>, sink: ClusterSink, isCurrent: () => boolean): Promise<void> {
+  async function task(channel: Channel, message: ConsumeMessage, event: InboundTaskEvent, dedupeKey: string, receivedAtMs: number, earlier: Promise<unknown>, sink: ClusterSink, isCurrent: () => boolean): Promise<void> {
     const { organizationId, eventType } = event;
+    if (event.publishedAtMs !== undefined) metrics.eventStages.observe('ingest_wait', (receivedAtMs - event.publishedAtMs) / 1000);
     const sameOrganization = organizationTails.get(organizationId);
     const previous = tail;
     let markRouted: (issued: boolean) => void = () => undefined;
@@ -139,8 +140,12 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       link.sequenced = true;
       if (previous !== undefined && !(await previous.routed)) return;
       if (!isCurrent()) return;
+      let issued = false;
       const routed = await retrying(async () => {
-        const publish = sink.routeTask(sequenced.value);
+        const routedAtMs = options.now();
+        const publish = sink.routeTask({ ...sequenced.value, routedAtMs });
+        if (!issued) metrics.eventStages.observe('sequencing', (routedAtMs - receivedAtMs) / 1000);
+        issued = true;
         markRouted(true);
         await publish;
       }, earlier, message, eventType, isCurrent);
@@ -162,7 +167,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   async function handle(channel: Channel, message: ConsumeMessage, sink: ClusterSink, isCurrent: () => boolean): Promise<void> {
-    const parsed = parseBrokerMessage(brokerMessageOf(message, options.now()));
+    const receivedAtMs = options.now();
+    const parsed = parseBrokerMessage(brokerMessageOf(message, receivedAtMs));
     if (parsed.kind === 'invalid') return settler.deadLetter(channel, message, parsed.reason, parsed.detail);
     if (parsed.kind === 'canary') return settler.deadLetter(channel, message, 'invalid_shape', 'a canary on the ingest queue');
     const { organizationId } = parsed.kind === 'task' ? parsed.event : parsed.change;
@@ -174,7 +180,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     const dedupeKey = dedupeKeyOf(message);
     const earlier = startedSettled;
     const work: Promise<void> = (parsed.kind === 'task'
-      ? task(channel, message, parsed.event, dedupeKey, earlier, sink, isCurrent)
+      ? task(channel, message, parsed.event, dedupeKey, receivedAtMs, earlier, sink, isCurrent)
       : membership(channel, message, parsed.change, dedupeKey, earlier, sink, isCurrent)
     ).finally(() => inFlight.delete(work));
     inFlight.add(work);

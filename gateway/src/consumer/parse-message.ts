@@ -116,7 +116,12 @@ function parseCanary(routingKey: string, body: JsonObject): ParsedBrokerMessage 
 
 /** Header `x-published-at-ms`: a number, or a decimal string (some clients only send strings). */
 export function publishedAtHeaderMs(headers: BrokerMessage['headers']): number | undefined {
-  const raw = headers?.[PUBLISHED_AT_HEADER];
+  return timeHeaderMs(headers, PUBLISHED_AT_HEADER);
+}
+
+/** A header holding milliseconds since the epoch, as a number or a string of digits; else undefined. */
+export function timeHeaderMs(headers: BrokerMessage['headers'], name: string): number | undefined {
+  const raw = headers?.[name];
   const value = typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : raw;
   return isTimeMs(value) ? value : undefined;
 }

@@ -1,10 +1,13 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { RoutedFrame } from './cluster-source.js';
 import { PublishNotConfirmedError } from './event-source-error.js';
-import { PUBLISHED_AT_HEADER, publishedAtHeaderMs } from './parse-message.js';
+import { PUBLISHED_AT_HEADER, publishedAtHeaderMs, timeHeaderMs } from './parse-message.js';
 
 /** Header of a routed message that carries the frame's history id. */
 export const EVENT_ID_HEADER = 'x-event-id';
+
+/** Header of a routed message: when the sequencer published it (ms since the epoch). */
+export const ROUTED_AT_HEADER = 'x-routed-at-ms';
 
 /**
  * The routed exchange's wire format: routing key = organization id, body = the frame as sent to
@@ -19,6 +22,7 @@ export const EVENT_ID_HEADER = 'x-event-id';
 export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, frame: RoutedFrame): Promise<void> {
   const headers: Record<string, unknown> = { [EVENT_ID_HEADER]: frame.id };
   if (frame.publishedAtMs !== undefined) headers[PUBLISHED_AT_HEADER] = frame.publishedAtMs;
+  if (frame.routedAtMs !== undefined) headers[ROUTED_AT_HEADER] = frame.routedAtMs;
   return new Promise((resolve, reject) => {
     const confirmed = (error: unknown): void => {
       if (error === null || error === undefined) resolve();
@@ -42,5 +46,6 @@ export function routedFrameOf(message: ConsumeMessage): RoutedFrame | undefined 
     id,
     frame: message.content.toString('utf8'),
     publishedAtMs: publishedAtHeaderMs(headers),
+    routedAtMs: timeHeaderMs(headers, ROUTED_AT_HEADER),
   };
 }

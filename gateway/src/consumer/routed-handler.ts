@@ -35,6 +35,7 @@ export function createRoutedHandler(options: RoutedHandlerOptions): RoutedHandle
   return (channel, message, sink) => {
     const frame = routedFrameOf(message);
     if (frame !== undefined) {
+      if (frame.routedAtMs !== undefined) options.metrics.eventStages.observe('routing', (options.now() - frame.routedAtMs) / 1000);
       try {
         sink.onRoutedFrame(frame);
       } catch (error) {

@@ -36,6 +36,22 @@ export type AuthFailureReason =
 
 export type DeadLetterReason = 'malformed_json' | 'missing_organization' | 'invalid_shape' | 'unknown_event_type';
 
+/**
+ * Stages of an event's way through a cluster (docs/architecture.md): `ingest_wait` publish → the
+ * sequencer receives it from the ingest queue; `sequencing` received → its routed frame published
+ * (room in the sequencer's window, the history append, the frames before it); `routing` routed
+ * publish → a pod receives it from its own queue. The rest, receive → socket send, is the fan-out.
+ */
+export type EventStage = 'ingest_wait' | 'sequencing' | 'routing';
+
+/** Seconds an event spent in one stage. */
+export interface StageTimer {
+  observe(stage: EventStage, seconds: number): void;
+}
+
+/** Buckets of the latency histograms, in seconds. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 /** One label set, every label required: a counter cannot be bumped with a forgotten label. */
 export interface Labelled<L extends string> {
   inc(labels: Record<L, string>, value?: number): void;
@@ -43,6 +59,14 @@ export interface Labelled<L extends string> {
 
 function labelled<L extends string>(counter: Counter<L>): Labelled<L> {
   return { inc: (labels, value = 1) => counter.inc(labels, value) };
+}
+
+const EVENT_STAGES: readonly EventStage[] = ['ingest_wait', 'sequencing', 'routing'];
+
+/** Every stage's series exists from the start (at zero), so rates over it are defined at once. */
+function stageTimer(histogram: Histogram<'stage'>): StageTimer {
+  for (const stage of EVENT_STAGES) histogram.zero({ stage });
+  return { observe: (stage, seconds) => histogram.observe({ stage }, Math.max(0, seconds)) };
 }
 
 /** All gateway metrics, on an injected registry (never the global one). */
@@ -62,6 +86,7 @@ export interface GatewayMetrics {
   readonly eventsDeadLettered: Labelled<'reason'>;
   readonly deliveriesPerEvent: Histogram;
   readonly deliveryLatency: Histogram;
+  readonly eventStages: StageTimer;
   readonly membershipChanges: Labelled<'change'>;
   readonly brokerConnected: Gauge;
   readonly brokerReconnects: Counter;
@@ -99,7 +124,8 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     eventsDelivered: new Counter({ name: `${p}events_delivered_total`, help: 'Event frames handed to sockets (one per receiving connection).', registers }),
     eventsDeadLettered: labelled(new Counter({ name: `${p}events_dead_lettered_total`, help: 'Broker messages rejected to the dead-letter exchange, by reason.', labelNames: ['reason'] as const, registers })),
     deliveriesPerEvent: new Histogram({ name: `${p}deliveries_per_event`, help: 'Connections that received each consumed task event.', buckets: [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 10000], registers }),
-    deliveryLatency: new Histogram({ name: `${p}delivery_latency_seconds`, help: 'Publish (AMQP timestamp) to socket send, in seconds.', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers }),
+    deliveryLatency: new Histogram({ name: `${p}delivery_latency_seconds`, help: 'Publish (AMQP timestamp) to socket send, in seconds.', buckets: LATENCY_BUCKETS, registers }),
+    eventStages: stageTimer(new Histogram({ name: `${p}event_stage_seconds`, help: 'Seconds an event spent in each stage of the cluster path: ingest_wait (publish to the sequencer receiving it), sequencing (received to routed publish), routing (routed publish to this pod receiving it).', labelNames: ['stage'] as const, buckets: LATENCY_BUCKETS, registers })),
     membershipChanges: labelled(new Counter({ name: `${p}membership_changes_total`, help: 'Membership events applied, by change (added, removed).', labelNames: ['change'] as const, registers })),
     brokerConnected: new Gauge({ name: `${p}broker_connected`, help: '1 while the RabbitMQ connection and channel are open.', registers }),
     brokerReconnects: new Counter({ name: `${p}broker_reconnects_total`, help: 'RabbitMQ reconnections after a loss.', registers }),
