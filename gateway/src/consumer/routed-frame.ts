@@ -11,7 +11,7 @@ export const ROUTED_AT_HEADER = 'x-routed-at-ms';
 
 /**
  * The routed exchange's wire format: routing key = organization id, body = the frame as sent to
- * sockets, headers `x-event-id` and `x-published-at-ms`. Transient on purpose: the history is the
+ * sockets, headers `x-event-id`, `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose: the history is the
  * record (the ingest message is acked only after this confirm, which for a transient message
  * comes as soon as it is enqueued, not after a disk sync), and a pod that lost its broker
  * connection re-reads its organizations' history after reconnecting (`onBrokerReconnected`), so a
