@@ -11,13 +11,13 @@ export const ROUTED_AT_HEADER = 'x-routed-at-ms';
 
 /**
  * The routed exchange's wire format: routing key = organization id, body = the frame as sent to
- * sockets, headers `x-event-id`, `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose: the history is the
- * record (the ingest message is acked only after this confirm, which for a transient message
- * comes as soon as it is enqueued, not after a disk sync), and a pod that lost its broker
- * connection re-reads its organizations' history after reconnecting (`onBrokerReconnected`), so a
- * frame lost with a broker restart still reaches its sockets. Resolves once the broker confirmed it
- * (an unroutable frame, with no pod bound to its organization, is confirmed too and dropped);
- * rejects when it nacks or the channel closes first.
+ * sockets, headers `x-event-id`, `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose:
+ * the history is the record (the ingest message is acked only after this confirm, which for a
+ * transient message comes as soon as it is enqueued, not after a disk sync), and a pod that lost
+ * its broker connection re-reads its organizations' history after reconnecting
+ * (`onBrokerReconnected`), so a frame lost with a broker restart still reaches its sockets.
+ * Resolves once the broker confirmed it (an unroutable frame, with no pod bound to its
+ * organization, is confirmed too and dropped); rejects when it nacks or the channel closes first.
  */
 export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, frame: RoutedFrame): Promise<void> {
   const headers: Record<string, unknown> = { [EVENT_ID_HEADER]: frame.id };
