@@ -143,7 +143,9 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     cors: pollCors,
   }));
 
-  const sequencer = new Sequencer(history, (frame) => (broker === undefined ? void feeds.deliver(frame) : broker.publishRouted(frame)), membership, commands, metrics, logger);
+  // A sequenced frame goes to the routed exchange (cluster), or straight to this pod's feeds (embedded).
+  const routeFrame = (frame: RoutedFrame): Promise<void> | undefined => (broker === undefined ? void feeds.deliver(frame) : broker.publishRouted(frame));
+  const sequencer = new Sequencer(history, routeFrame, membership, commands, metrics, logger);
   const applyCommand = (command: ClusterCommand): void => {
     metrics.commandsReceived.inc({ type: command.type });
     if (command.type === 'membership') {
@@ -243,7 +245,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     if (broker !== undefined) {
       await broker.start({
         sequenceTask: (event, dedupeKey, after) => sequencer.sequence(event, dedupeKey, after),
-        routeTask: (frame) => broker.publishRouted(frame),
+        routeTask: async (frame) => routeFrame(frame),
         onIngestMembership: (change) => sequencer.membershipChange(change),
         onRoutedFrame: (frame) => {
           metrics.brokerDeliveries.inc();

@@ -4,7 +4,6 @@ import { startClusterTarget } from '../targets/cluster-target.js';
 import type { CaseContext } from './load-case.js';
 import { runLoadCase } from './load-case.js';
 import { caseOptions, makeKeys, MAX_EVENTS, withTarget, type Scenario } from './scenario-kit.js';
-import { openFilesLimit, RESERVED_DESCRIPTORS } from '../../../gateway/src/lifecycle/open-files-limit.js';
 
 /** How long to wait for the killed pod's clients to come back before giving up. */
 const RECOVERY_TIMEOUT_MS = 60_000;
@@ -62,10 +61,9 @@ export const stormScenario: Scenario = async (settings, env) => {
     verification: keys.verification,
     amqpUrl: settings.amqpUrl,
     ...(settings.redisUrl !== undefined && { redisUrl: settings.redisUrl }),
-    // Every pod may have to take any client, but never more sockets than its process can open: at
-    // the limit a pod refuses (503) and the client retries elsewhere, instead of running out of
-    // descriptors.
-    maxConnectionsPerPod: Math.max(1_000, Math.min(settings.connections, socketsPerProcess() ?? settings.connections)),
+    // Every pod may have to take any client; a gateway lowers this to what its open-files limit
+    // allows by itself, and at that limit refuses (503) so the client retries elsewhere.
+    maxConnectionsPerPod: Math.max(1_000, settings.connections),
     env: settings.gatewayEnv,
     // A worker holds two descriptors per proxied connection (≤ 9,900 connections each); nginx does
     // not spread connections evenly over workers, so keep headroom.
@@ -96,10 +94,4 @@ function sum(counts: Record<string, number>): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Sockets a gateway process can hold here (its open-files limit, less what it needs besides). */
-function socketsPerProcess(): number | undefined {
-  const limit = openFilesLimit();
-  return limit === undefined ? undefined : limit - RESERVED_DESCRIPTORS;
 }
