@@ -39,6 +39,7 @@ import { Sequencer } from './routing/sequencer.js';
 import { createConnectFlow, type UserSlots } from './session/connect-flow.js';
 import { ConnectionManager } from './session/connection-manager.js';
 import { loadOrCreateDevSecret } from './tools/dev-token.js';
+import { createHandlerFaults } from './transport/handler-faults.js';
 import { createManagementServer, type ManagementServer } from './transport/management-server.js';
 import { createPublicServer, type PublicRoute, type PublicServer } from './transport/public-server.js';
 
@@ -68,6 +69,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   const { logger } = deps;
   const metrics = deps.metrics ?? createMetrics({ defaultLabels: { pod: config.podName } });
   const verifier = await buildVerifier(config, logger);
+  const faults = createHandlerFaults(logger, metrics);
 
   // Stores.
   const redis: Redis | undefined = config.redis === undefined ? undefined : createRedis({ url: config.redis.url, metrics, logger, name: `orgcast:${config.podName}` });
@@ -184,6 +186,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     connect: createConnectFlow({ admit, slots, feeds: feedsForManager, history, manager, resumeMaxEvents: config.history.resumeMaxEvents, metrics, logger }),
     manager,
     logger,
+    faults,
     routes,
   });
   const publicServer = server;
@@ -227,6 +230,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     registry: metrics.registry,
     readiness,
     logger,
+    faults,
     disconnectUser: (userId, reason) => commands.publish({ type: 'disconnect_user', userId, reason }),
   });
 

@@ -11,16 +11,27 @@ import type { Principal } from './principal.js';
 export function principalFromClaims(claims: JWTPayload, orgClaim: string): Principal {
   const { sub, exp, iat, scope } = claims;
   if (typeof sub !== 'string' || sub.length === 0) throw refuse('sub', 'a non-empty string');
-  if (typeof exp !== 'number') throw refuse('exp', 'a number');
+  if (!isTimeSeconds(exp)) throw refuse('exp', `a number of seconds since the epoch, at most ${MAX_TIME_SECONDS}`);
+  if (iat !== undefined && !isTimeSeconds(iat)) throw refuse('iat', `a number of seconds since the epoch, at most ${MAX_TIME_SECONDS}`);
   const fallback = orgClaim === 'org_id' ? 'org_ids' : 'org_id';
   const orgName = Object.hasOwn(claims, orgClaim) ? orgClaim : fallback;
   return {
     userId: sub,
     organizations: stringList(Object.hasOwn(claims, orgName) ? claims[orgName] : undefined, orgName),
-    issuedAtMs: typeof iat === 'number' ? iat * 1000 : undefined,
+    issuedAtMs: iat === undefined ? undefined : iat * 1000,
     expiresAtMs: exp * 1000,
     scopes: typeof scope === 'string' ? unique(scope.split(/\s+/).filter((s) => s.length > 0)) : stringList(scope, 'scope'),
   };
+}
+
+/**
+ * The latest time a JavaScript Date can hold (8.64e15 ms), in seconds. A claim beyond it could not
+ * be formatted or compared as a date anywhere downstream: such a token is refused, not trusted.
+ */
+export const MAX_TIME_SECONDS = 8.64e12;
+
+function isTimeSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_TIME_SECONDS;
 }
 
 /** Absent → []; one non-empty string or an array of them → deduplicated list; anything else → refused. */

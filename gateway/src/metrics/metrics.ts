@@ -21,7 +21,11 @@ export type CloseReason =
   | 'revoked'
   | 'user_limit'
   | 'rebalance'
-  | 'shutdown';
+  | 'shutdown'
+  | 'internal_error';
+
+/** Where an unexpected exception was caught (and contained to one socket or request). */
+export type HandlerName = 'upgrade' | 'open' | 'message' | 'close' | 'http';
 
 export type AuthFailureReason =
   | 'missing'
@@ -101,6 +105,7 @@ export interface GatewayMetrics {
   readonly commandsReceived: Labelled<'type'>;
   readonly livePods: Gauge;
   readonly brokerDeliveries: Counter;
+  readonly handlerErrors: Labelled<'handler'>;
 }
 
 export function createMetrics(options: { registry?: Registry; defaultLabels?: Record<string, string>; collectDefaults?: boolean } = {}): GatewayMetrics {
@@ -139,6 +144,7 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     pollRequests: labelled(new Counter({ name: `${p}poll_requests_total`, help: 'Long-poll requests answered, by result (events, empty, refused).', labelNames: ['result'] as const, registers })),
     commandsReceived: labelled(new Counter({ name: `${p}cluster_commands_total`, help: 'Cross-pod commands applied, by type.', labelNames: ['type'] as const, registers })),
     brokerDeliveries: new Counter({ name: `${p}broker_deliveries_total`, help: 'Sequenced frames this pod received from the broker (its own queue).', registers }),
+    handlerErrors: labelled(new Counter({ name: `${p}handler_errors_total`, help: 'Unexpected exceptions caught in a socket or HTTP handler (the socket got 1011, the request 500), by handler.', labelNames: ['handler'] as const, registers })),
     livePods: new Gauge({ name: `${p}cluster_live_pods`, help: 'Gateway pods this pod sees alive.', registers }),
   };
 }

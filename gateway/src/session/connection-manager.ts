@@ -67,17 +67,15 @@ export class ConnectionManager {
   }
 
   /**
-   * Registers a freshly upgraded socket whose organizations' feeds are already acquired (one interest
-   * each, now owned by the session), then, in this one synchronous step: `connection.established`,
+   * Makes a freshly upgraded socket live, its organizations' feeds already acquired (one interest
+   * each, owned by the session once it is registered), in this one synchronous step: `connection.established`,
    * the replayed history, the buffered frames newer than it, and the topic subscriptions. Nothing can
    * arrive in between, so the client sees no gap and no duplicate.
    */
   open(socket: SocketPort, principal: Principal, organizations: readonly string[], catchUp?: CatchUp): Session {
     const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, this.observer, this.now());
-    this.registry.add(session, principal.userId, organizations);
-    this.metrics.connections.set(this.registry.size);
-    this.metrics.connectionsAccepted.inc();
-    if (this.registry.countForUser(principal.userId) > this.options.maxConnectionsPerUser) {
+    if (this.registry.countForUser(principal.userId) >= this.options.maxConnectionsPerUser) {
+      this.register(session, principal.userId, organizations);
       session.close(CloseCode.TooManyConnections, 'too many connections for this user', 'user_limit');
       return session;
     }
@@ -106,7 +104,15 @@ export class ConnectionManager {
       }
       socket.subscribe(organizationTopic(organization));
     }
+    // Last: an exception above leaves nothing registered (the caller undoes the preparations).
+    this.register(session, principal.userId, organizations);
     return session;
+  }
+
+  private register(session: Session, userId: string, organizations: readonly string[]): void {
+    this.registry.add(session, userId, organizations);
+    this.metrics.connections.set(this.registry.size);
+    this.metrics.connectionsAccepted.inc();
   }
 
   /** The socket is gone (either side closed it). Must be called exactly once per session. */

@@ -35,15 +35,25 @@ export function replyError(res: HttpResponse, status: number, error: string, mes
   replyJson(res, status, { error, message }, headers);
 }
 
+const deferredOf = new WeakMap<HttpResponse, DeferredResponse>();
+
 /**
  * A response that will be written after an await. Tracks abortion (writing to an aborted uWS
- * response crashes the process) and corks the late write.
+ * response crashes the process) and completion (a second answer is ignored, e.g. the late answer
+ * of a request that already got a 500 after an exception), and corks the late write.
  */
 export class DeferredResponse {
   private aborted = false;
+  private answered = false;
   private readonly onAbort: Array<() => void> = [];
 
+  /** The one DeferredResponse of `res` (uWS keeps a single abort handler per response). */
+  static of(res: HttpResponse): DeferredResponse {
+    return deferredOf.get(res) ?? new DeferredResponse(res);
+  }
+
   constructor(private readonly res: HttpResponse) {
+    deferredOf.set(res, this);
     res.onAborted(() => {
       this.aborted = true;
       for (const listener of this.onAbort.splice(0)) listener();
@@ -54,9 +64,10 @@ export class DeferredResponse {
     return this.aborted;
   }
 
-  /** Runs `write` corked, unless the client went away. */
+  /** Runs `write` corked, unless the client went away or the request was already answered. */
   write(write: (res: HttpResponse) => void): void {
-    if (this.aborted) return;
+    if (this.aborted || this.answered) return;
+    this.answered = true;
     this.res.cork(() => write(this.res));
   }
 
@@ -73,7 +84,8 @@ export class DeferredResponse {
    * stderr for each upgrade. Go back to `write` once the pinned build has the fix.
    */
   upgrade(upgrade: (res: HttpResponse) => void): void {
-    if (this.aborted) return;
+    if (this.aborted || this.answered) return;
+    this.answered = true;
     upgrade(this.res);
   }
 

@@ -1,8 +1,9 @@
 import * as uws from 'uWebSockets.js';
-import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ReadinessReport } from '../health/readiness.js';
+import type { HandlerFaults } from './handler-faults.js';
 import { DeferredResponse, replyError, replyJson } from './http-reply.js';
 
 export interface ManagementServerOptions {
@@ -11,6 +12,7 @@ export interface ManagementServerOptions {
   readonly registry: Registry;
   readonly readiness: () => Promise<ReadinessReport>;
   readonly logger: Logger;
+  readonly faults: HandlerFaults;
   /** Operator command: close every connection of a user on every pod (4403, no automatic reconnect). */
   readonly disconnectUser: (userId: string, reason: string) => Promise<void>;
 }
@@ -23,12 +25,15 @@ export interface ManagementServer {
 /** The management port: liveness, readiness, Prometheus metrics. Never exposed through the ingress. */
 export function createManagementServer(options: ManagementServerOptions): ManagementServer {
   const app: TemplatedApp = uws.App();
+  const guard = (handler: (res: HttpResponse, req: HttpRequest) => void) => (res: HttpResponse, req: HttpRequest): void => {
+    options.faults.run('http', () => handler(res, req), () => DeferredResponse.of(res).error(500, 'internal', 'internal error'));
+  };
   let listenSocket: us_listen_socket | undefined;
 
   // Liveness is cheap and independent of dependencies: the event loop answers, so the process lives.
-  app.get('/healthz', (res) => replyJson(res, 200, { status: 'ok' }));
+  app.get('/healthz', guard((res) => replyJson(res, 200, { status: 'ok' })));
 
-  app.get('/readyz', (res) => {
+  app.get('/readyz', guard((res) => {
     const deferred = new DeferredResponse(res);
     options.readiness().then(
       (report) => deferred.json(report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not_ready', checks: report.checks }),
@@ -37,9 +42,9 @@ export function createManagementServer(options: ManagementServerOptions): Manage
         deferred.json(503, { status: 'not_ready', checks: {} });
       },
     );
-  });
+  }));
 
-  app.get('/metrics', (res) => {
+  app.get('/metrics', guard((res) => {
     const deferred = new DeferredResponse(res);
     options.registry.metrics().then(
       (text) => deferred.write((r) => {
@@ -52,9 +57,9 @@ export function createManagementServer(options: ManagementServerOptions): Manage
         deferred.error(500, 'internal', 'metrics collection failed');
       },
     );
-  });
+  }));
 
-  app.post('/admin/users/:user/disconnect', (res, req) => {
+  app.post('/admin/users/:user/disconnect', guard((res, req) => {
     const raw = req.getParameter(0) ?? '';
     const deferred = new DeferredResponse(res);
     let userId = '';
@@ -74,9 +79,9 @@ export function createManagementServer(options: ManagementServerOptions): Manage
         deferred.error(503, 'unavailable', 'could not broadcast the command');
       },
     );
-  });
+  }));
 
-  app.any('/*', (res) => replyError(res, 404, 'not_found', 'try /healthz, /readyz or /metrics'));
+  app.any('/*', guard((res) => replyError(res, 404, 'not_found', 'try /healthz, /readyz or /metrics')));
 
   return {
     listen: () => new Promise((resolve, reject) => {

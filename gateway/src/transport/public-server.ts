@@ -6,6 +6,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionManager } from '../session/connection-manager.js';
 import type { Session } from '../session/session.js';
 import type { SocketPort, TopicBroadcaster } from '../session/socket-port.js';
+import type { HandlerFaults } from './handler-faults.js';
 import { DeferredResponse, replyError } from './http-reply.js';
 import { UwsSocket } from './uws-socket.js';
 
@@ -44,6 +45,7 @@ export interface PublicServerOptions {
   readonly connect: (request: UpgradeRequest, pending: number) => Promise<ConnectDecision>;
   readonly manager: ConnectionManager;
   readonly logger: Logger;
+  readonly faults: HandlerFaults;
   readonly routes?: readonly PublicRoute[];
 }
 
@@ -58,9 +60,16 @@ export interface PublicServer {
 
 const textDecoder = new TextDecoder();
 
+/** After an unexpected exception in a socket's handler: close it as the server's fault (1011). */
+function closeAfterFault(ws: uws.WebSocket<UserData>): void {
+  const session = ws.getUserData().session;
+  if (session !== undefined) session.close(CloseCode.InternalError, 'internal error', 'internal_error');
+  else ws.end(CloseCode.InternalError, 'internal error');
+}
+
 /** The public port: `/api/ws` plus the extra routes. The only place that speaks uWS WebSockets. */
 export function createPublicServer(options: PublicServerOptions): PublicServer {
-  const { manager, logger } = options;
+  const { manager, logger, faults } = options;
   const app: TemplatedApp = uws.App();
   let listenSocket: us_listen_socket | undefined;
   let pending = 0;
@@ -75,7 +84,7 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
     idleTimeout: Math.ceil((options.heartbeatTimeoutMs + 8_000) / 1000 / 4) * 4,
     sendPingsAutomatically: false,
 
-    upgrade: (res, req, context) => {
+    upgrade: (res, req, context) => faults.run('upgrade', () => {
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
@@ -104,11 +113,11 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
         },
         (error: unknown) => {
           pending -= 1;
-          logger.error({ err: error }, 'upgrade failed');
+          faults.report('upgrade', error);
           deferred.error(500, 'internal', 'internal error');
         },
       );
-    },
+    }, () => DeferredResponse.of(res).error(500, 'internal', 'internal error')),
 
     // The upgrade above is not corked (see DeferredResponse.upgrade), so the frames the session sends
     // on open are corked here, on the WebSocket: one write for all of them.
@@ -117,21 +126,27 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
       const decision = data.decision;
       data.decision = undefined;
       if (decision === undefined) return;
-      ws.cork(() => {
+      faults.run('open', () => ws.cork(() => {
         data.session = decision.open(new UwsSocket(ws));
+      }), () => {
+        // `open` registers the session last: nothing of it is left but the preparations to undo.
+        if (data.session === undefined) decision.cancel();
+        closeAfterFault(ws);
       });
     },
 
     message: (ws, message, isBinary) => {
       const session = ws.getUserData().session;
       if (session === undefined) return;
-      if (isBinary) {
-        session.onBinary();
-      } else if (message.byteLength > options.maxPayloadBytes) {
-        session.close(CloseCode.MessageTooBig, 'frame too big', 'protocol_violation');
-      } else {
-        session.onText(textDecoder.decode(message), Date.now());
-      }
+      faults.run('message', () => {
+        if (isBinary) {
+          session.onBinary();
+        } else if (message.byteLength > options.maxPayloadBytes) {
+          session.close(CloseCode.MessageTooBig, 'frame too big', 'protocol_violation');
+        } else {
+          session.onText(textDecoder.decode(message), Date.now());
+        }
+      }, () => closeAfterFault(ws));
     },
 
     pong: (ws) => {
@@ -150,11 +165,13 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
     close: (ws, code, message) => {
       const session = ws.getUserData().session;
       if (code === 1006) logger.debug({ connection: session?.id, why: textDecoder.decode(message) }, 'socket dropped without a close frame');
-      if (session !== undefined) manager.closed(session, code);
+      if (session !== undefined) faults.run('close', () => manager.closed(session, code), () => undefined);
     },
   });
 
-  for (const route of options.routes ?? []) app[route.method](route.pattern, route.handle);
+  for (const route of options.routes ?? []) {
+    app[route.method](route.pattern, (res, req) => faults.run('http', () => route.handle(res, req), () => DeferredResponse.of(res).error(500, 'internal', 'internal error')));
+  }
   app.any('/*', (res) => replyError(res, 404, 'not_found', 'no such endpoint'));
 
   return {
