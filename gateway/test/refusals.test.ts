@@ -127,6 +127,20 @@ describe('upgrade refusals: HTTP status before any socket exists', () => {
     expect(await handshake('Upgrade', '?resume=no-cursor-here')).toMatch(/^HTTP\/1\.1 400 [^]*"error":"invalid_request"/);
   });
 
+  it('400, never 500, for malformed resume ids of an organization the token grants (socket and poll)', async () => {
+    const gw = await gateway();
+    const t = await token('alice', ['acme']);
+    for (const id of ['abc', '01-0', '18446744073709551616-0', '1-', '-1', '1-0-0', '1.5-0']) {
+      const resume = encodeURIComponent(`acme:${encodeURIComponent(id)}`);
+      expect(await expectRefused(`${gw.wsUrl}?resume=${resume}`, { token: t }), id).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+      const poll = await fetch(`${gw.httpUrl}/api/poll?timeout_ms=0&resume=${resume}`, { headers: { authorization: `Bearer ${t}` } });
+      expect(poll.status, id).toBe(400);
+      expect(await poll.json()).toMatchObject({ error: 'invalid_request' });
+    }
+    const metrics = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+    expect(metrics).not.toMatch(/orgcast_handler_errors_total\{[^}]*\} [1-9]/);
+  });
+
   it('503 while draining', async () => {
     const gw = await gateway({ DRAIN_WINDOW_MS: '2000' });
     // The drain window scales with the connection count (10 ms each): 100 connections keep it open ~1 s.

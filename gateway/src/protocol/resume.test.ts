@@ -12,6 +12,9 @@ describe('resume cursor', () => {
   it('treats an empty value as no cursor and refuses malformed pairs', () => {
     expect(parseResume('').size).toBe(0);
     for (const bad of ['acme', ':1-0', 'acme:', 'acme:1-0,,', '%E0%A4%A:1-0']) expect(() => parseResume(bad)).toThrow(ResumeParseError);
+    // Ids are checked too: only what the gateway itself hands out is a valid position.
+    for (const bad of ['acme:abc', 'acme:01-0', 'acme:18446744073709551616-0', 'acme:1-', 'acme:1-0-0']) expect(() => parseResume(bad), bad).toThrow(ResumeParseError);
+    expect(parseResume('acme:18446744073709551615-0').get('acme')).toBe('18446744073709551615-0');
   });
 
   it('reads query parameters, decoding them once', () => {

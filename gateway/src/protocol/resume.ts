@@ -1,3 +1,5 @@
+import { isEventId } from '../history/event-id.js';
+
 /**
  * The `resume` parameter: comma-separated `organization:id` pairs, each part percent-encoded.
  * Shared by `/api/ws` and `/api/poll` (whose answer carries the next cursor in the same format).
@@ -27,6 +29,7 @@ export function parseResume(value: string): ResumeCursor {
       throw new ResumeParseError('resume: bad percent-encoding', { cause: error });
     }
     if (organization === '' || id === '') throw new ResumeParseError('resume: empty organization or id');
+    if (!isEventId(id)) throw new ResumeParseError('resume: an id must be an event id as the gateway sent it (<ms>-<seq>, two decimal 64-bit integers without leading zeros)');
     cursor.set(organization, id);
   }
   return cursor;
