@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { createGateway } from './gateway.js';
 import { RESERVED_DESCRIPTORS, connectionsWithinLimit, openFilesLimit } from './lifecycle/open-files-limit.js';
 import { createLogger } from './logging/logger.js';
+import { PortInUseError } from './transport/listen.js';
 
 /** The only file that touches process.*: environment, signals, exit. */
 async function main(): Promise<void> {
@@ -53,6 +54,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof PortInUseError) {
+    process.stderr.write(`orgcast: cannot start: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`orgcast: failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGatewayExpectingFailure, spawnGateway, type GatewayProcess } from './helpers/gateway-process.js';
 import { TEST_SECRET, token } from './helpers/gateway.js';
+import { freePort } from './harness/free-port.js';
 import { TestClient, expectRefused } from './helpers/ws-client.js';
 
 describe('the gateway process', () => {
@@ -15,6 +16,22 @@ describe('the gateway process', () => {
     expect(code).toBe(78);
     for (const name of ['PORT', 'MAX_CONNECTIONS', 'JWT_CLOCK_TOLERANCE_SECONDS', 'JWT_SECRET']) expect(stderr).toContain(name);
     expect(stderr).not.toContain('too-short');
+  });
+
+  it('refuses to start on a port already in use (no shared listen socket), naming the port, with a non-zero exit', async () => {
+    // Fixed ports, as in production (a port the OS picked for the first is not shareable anyway).
+    const first = await spawnGateway({ JWT_SECRET: TEST_SECRET, PORT: String(await freePort()), MANAGEMENT_PORT: String(await freePort()) });
+    processes.push(first);
+    for (const ports of [{ PORT: String(first.port), MANAGEMENT_PORT: '0' }, { PORT: '0', MANAGEMENT_PORT: String(first.managementPort) }]) {
+      const { code, stderr } = await runGatewayExpectingFailure({ JWT_SECRET: TEST_SECRET, HOST: '127.0.0.1', ...ports });
+      expect(code).not.toBe(0);
+      const busy = ports.PORT === '0' ? first.managementPort : first.port;
+      expect(stderr).toContain(`127.0.0.1:${busy} is already in use`);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+    // The first one still holds both ports alone.
+    expect((await fetch(`http://127.0.0.1:${first.managementPort}/healthz`)).status).toBe(200);
+    expect(first.child.exitCode).toBeNull();
   });
 
   it('on SIGTERM: not ready at once, closes clients with 1012 over the drain window, exits 0 in time', async () => {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ReadinessReport } from '../health/readiness.js';
 import type { HandlerFaults } from './handler-faults.js';
+import { listenExclusive } from './listen.js';
 import { DeferredResponse, replyError, replyJson } from './http-reply.js';
 
 export interface ManagementServerOptions {
@@ -84,16 +85,11 @@ export function createManagementServer(options: ManagementServerOptions): Manage
   app.any('/*', guard((res) => replyError(res, 404, 'not_found', 'try /healthz, /readyz or /metrics')));
 
   return {
-    listen: () => new Promise((resolve, reject) => {
-      app.listen(options.host, options.port, (socket) => {
-        if (socket === false) {
-          reject(new Error(`cannot listen on ${options.host}:${options.port} (management)`));
-          return;
-        }
-        listenSocket = socket;
-        resolve(uws.us_socket_local_port(socket as unknown as uws.us_socket));
-      });
-    }),
+    listen: async () => {
+      const listening = await listenExclusive(app, options.host, options.port, 'MANAGEMENT_PORT');
+      listenSocket = listening.socket;
+      return listening.port;
+    },
     close: () => {
       if (listenSocket !== undefined) uws.us_listen_socket_close(listenSocket);
       listenSocket = undefined;

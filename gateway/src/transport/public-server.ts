@@ -7,6 +7,7 @@ import type { ConnectionManager } from '../session/connection-manager.js';
 import type { Session } from '../session/session.js';
 import type { SocketPort, TopicBroadcaster } from '../session/socket-port.js';
 import type { HandlerFaults } from './handler-faults.js';
+import { listenExclusive } from './listen.js';
 import { DeferredResponse, replyError } from './http-reply.js';
 import { UwsSocket } from './uws-socket.js';
 
@@ -182,16 +183,11 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
         return receivers;
       },
     },
-    listen: () => new Promise((resolve, reject) => {
-      app.listen(options.host, options.port, (socket) => {
-        if (socket === false) {
-          reject(new Error(`cannot listen on ${options.host}:${options.port}`));
-          return;
-        }
-        listenSocket = socket;
-        resolve(uws.us_socket_local_port(socket as unknown as uws.us_socket));
-      });
-    }),
+    listen: async () => {
+      const listening = await listenExclusive(app, options.host, options.port, 'PORT');
+      listenSocket = listening.socket;
+      return listening.port;
+    },
     stopListening: () => {
       if (listenSocket !== undefined) uws.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
