@@ -232,6 +232,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     logger,
     faults,
     disconnectUser: (userId, reason) => commands.publish({ type: 'disconnect_user', userId, reason }),
+    adminToken: config.adminToken,
   });
 
   let sweepTimer: NodeJS.Timeout | undefined;

@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { token, type RunningGateway } from './helpers/gateway.js';
+import { startGateway, token, type RunningGateway } from './helpers/gateway.js';
 import { metricValue, startPods, type Pods } from './helpers/pods.js';
 import { ResumingClient } from './helpers/resuming-client.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient } from './helpers/ws-client.js';
+
+const ADMIN_TOKEN = 'admin-token-0123456789-0123456789-abc';
 
 const deliveries = (pod: RunningGateway): Promise<number> => metricValue(pod, /^orgcast_broker_deliveries_total\{pod="[^"]+"\} (\d+)/m);
 
 describe('cluster of three pods (RabbitMQ + Redis)', () => {
   let cluster: Pods;
   beforeAll(async () => {
-    cluster = await startPods(3, { HISTORY_MAX_LENGTH: '500' });
+    cluster = await startPods(3, { HISTORY_MAX_LENGTH: '500', ADMIN_TOKEN });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -173,10 +175,25 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
     await Promise.all(clients.map((cl) => cl.waitForCount(undefined, 1)));
     for (const cl of clients) expect(cl.events().map((e) => e.organization_id)).toEqual(['cmd-other']);
 
-    const response = await fetch(`${b.managementUrl}/admin/users/mallory/disconnect`, { method: 'POST' });
+    const disconnect = (authorization?: string): Promise<Response> => fetch(`${b.managementUrl}/admin/users/mallory/disconnect`, { method: 'POST', headers: authorization === undefined ? {} : { authorization } });
+    for (const refused of [await disconnect(), await disconnect(`Bearer ${ADMIN_TOKEN}x`), await disconnect(ADMIN_TOKEN)]) {
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ error: 'unauthorized' });
+    }
+    expect(clients.map((cl) => cl.closeCode)).toEqual([undefined, undefined, undefined]);
+    const response = await disconnect(`Bearer ${ADMIN_TOKEN}`);
     expect(response.status).toBe(202);
     const codes = await Promise.all(clients.map((cl) => cl.waitForClose(1_000)));
     expect(codes).toEqual([4403, 4403, 4403]);
+  });
+
+  it('has no admin endpoint at all without ADMIN_TOKEN', async () => {
+    const pod = await startGateway({});
+    try {
+      expect((await fetch(`${pod.managementUrl}/admin/users/mallory/disconnect`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await pod.stop();
+    }
   });
 
   it('sees every live pod in its ring', async () => {

@@ -93,6 +93,8 @@ export interface Config {
   /** No Redis and no RabbitMQ: single node, in-memory stores, local event source. */
   readonly embedded: boolean;
   readonly devPublishEnabled: boolean;
+  /** Bearer credential of the management port's `/admin/…` endpoints; they do not exist without it. */
+  readonly adminToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -117,7 +119,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const name = issue.path.join('.');
-      const shown = name.startsWith('JWT_SECRET') || name.startsWith('AMQP_URL') || name.startsWith('REDIS_URL') ? '' : ` (got ${JSON.stringify(input[name])})`;
+      const shown = name.startsWith('JWT_SECRET') || name.startsWith('AMQP_URL') || name.startsWith('REDIS_URL') || name.startsWith('ADMIN_TOKEN') ? '' : ` (got ${JSON.stringify(input[name])})`;
       problems.push(`${name}: ${issue.message}${shown}`);
     }
     throw new ConfigError(problems);
@@ -213,6 +215,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainWindowMs: env.DRAIN_WINDOW_MS },
     embedded,
     devPublishEnabled: env.DEV_PUBLISH_ENABLED ?? embedded,
+    adminToken: env.ADMIN_TOKEN,
   };
   return deepFreeze(config);
 }

@@ -95,6 +95,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(1_000, 3_600_000).default(25_000),
   DRAIN_WINDOW_MS: int(0, 3_600_000).default(10_000),
 
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   DEV_PUBLISH_ENABLED: bool.optional(),
   DEV_SECRET_FILE: z.string().min(1).default('.orgcast-dev/jwt-secret'),
 });

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ReadinessReport } from '../health/readiness.js';
 import type { HandlerFaults } from './handler-faults.js';
+import { createBearerCheck } from './bearer-credential.js';
 import { listenExclusive } from './listen.js';
 import { DeferredResponse, replyError, replyJson } from './http-reply.js';
 
@@ -14,8 +15,12 @@ export interface ManagementServerOptions {
   readonly readiness: () => Promise<ReadinessReport>;
   readonly logger: Logger;
   readonly faults: HandlerFaults;
-  /** Operator command: close every connection of a user on every pod (4403, no automatic reconnect). */
+  /**
+   * Operator command: close every connection of a user on every pod (4403, no automatic reconnect).
+   * `POST /admin/…` exists only when `adminToken` is set, and requires it as a bearer credential.
+   */
   readonly disconnectUser: (userId: string, reason: string) => Promise<void>;
+  readonly adminToken: string | undefined;
 }
 
 export interface ManagementServer {
@@ -60,9 +65,16 @@ export function createManagementServer(options: ManagementServerOptions): Manage
     );
   }));
 
-  app.post('/admin/users/:user/disconnect', guard((res, req) => {
+  const adminAllowed = options.adminToken === undefined ? undefined : createBearerCheck(options.adminToken);
+  if (adminAllowed !== undefined) app.post('/admin/users/:user/disconnect', guard((res, req) => {
     const raw = req.getParameter(0) ?? '';
+    const authorization = req.getHeader('authorization');
     const deferred = new DeferredResponse(res);
+    if (!adminAllowed(authorization)) {
+      options.logger.warn('admin request refused: missing or wrong ADMIN_TOKEN bearer credential');
+      deferred.error(401, 'unauthorized', 'send Authorization: Bearer <ADMIN_TOKEN>', { 'www-authenticate': 'Bearer' });
+      return;
+    }
     let userId = '';
     try {
       userId = decodeURIComponent(raw);
