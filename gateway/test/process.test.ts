@@ -18,6 +18,15 @@ describe('the gateway process', () => {
     expect(stderr).not.toContain('too-short');
   });
 
+  it('names a weak JWT_PUBLIC_KEY with every other problem, exit 78, no stack trace', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const { code, stderr } = await runGatewayExpectingFailure({ JWT_PUBLIC_KEY: weak, PORT: '1e3', HEARTBEAT_INTERVAL_MS: '70000' });
+    expect(code).toBe(78);
+    for (const name of ['JWT_PUBLIC_KEY', 'PORT', 'HEARTBEAT_INTERVAL_MS']) expect(stderr).toContain(`${name}:`);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses to start on a port already in use (no shared listen socket), naming the port, with a non-zero exit', async () => {
     // Fixed ports, as in production (a port the OS picked for the first is not shareable anyway).
     const first = await spawnGateway({ JWT_SECRET: TEST_SECRET, PORT: String(await freePort()), MANAGEMENT_PORT: String(await freePort()) });

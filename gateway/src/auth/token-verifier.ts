@@ -121,6 +121,12 @@ function keySource(algorithms: readonly string[], key: Uint8Array | KeyObject): 
   return { algorithms, verify: async (token, options) => (await jwtVerify(token, key, options)).payload };
 }
 
+/** Why `pem` cannot be the verification key (no key material in the text), or undefined when it can. */
+export function publicKeyProblem(pem: string): string | undefined {
+  const imported = importPublicKey(pem);
+  return typeof imported === 'string' ? imported : undefined;
+}
+
 function importPublicKey(pem: string): { key: KeyObject; algorithms: readonly string[] } | string {
   if (pem.includes('PRIVATE KEY')) return 'is a private key: configure the public key only';
   let key: KeyObject;

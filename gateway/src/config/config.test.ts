@@ -41,6 +41,41 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('"abc"');
   });
 
+  it('checks cross-field rules even when another variable is bad', () => {
+    const names = problemsOf({ PORT: 'abc', HEARTBEAT_INTERVAL_MS: '70000' }).map((p) => p.split(':')[0]);
+    expect(names.sort()).toEqual(['HEARTBEAT_INTERVAL_MS', 'PORT']);
+  });
+
+  it('takes integers in decimal only', () => {
+    for (const bad of ['1e3', '0x7a3f', '8081.0', '+8081', ' 80 81', '08081', '1_000']) {
+      expect(problemsOf({ PORT: bad }).map((p) => p.split(':')[0]), bad).toEqual(['PORT']);
+    }
+    expect(loadConfig({ PORT: '8082' }).server.port).toBe(8082);
+    expect(loadConfig({ PORT: '0' }).server.port).toBe(0);
+  });
+
+  it('checks JWT_PUBLIC_KEY as a key, beside every other problem, without quoting it', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const weakProblems = problemsOf({ JWT_PUBLIC_KEY: weak, PORT: 'abc' });
+    expect(weakProblems.map((p) => p.split(':')[0]).sort()).toEqual(['JWT_PUBLIC_KEY', 'PORT']);
+    expect(weakProblems.join('\n')).toMatch(/1024 bits/);
+    const garbage = '-----BEGIN PUBLIC KEY-----\nnot-a-key\n-----END PUBLIC KEY-----';
+    const garbageProblems = problemsOf({ JWT_PUBLIC_KEY: garbage });
+    expect(garbageProblems.map((p) => p.split(':')[0])).toEqual(['JWT_PUBLIC_KEY']);
+    expect(garbageProblems.join('\n')).not.toContain('not-a-key');
+    const good = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(problemsOf({ JWT_PUBLIC_KEY: good })).toEqual([]);
+  });
+
+  it('derives the drain window from the shutdown timeout unless both are set', () => {
+    expect(loadConfig({}).lifecycle).toEqual({ shutdownTimeoutMs: 25_000, drainWindowMs: 10_000 });
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '8000' }).lifecycle).toEqual({ shutdownTimeoutMs: 8_000, drainWindowMs: 3_200 });
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '1000' }).lifecycle.drainWindowMs).toBe(0);
+    expect(loadConfig({ DRAIN_WINDOW_MS: '20000', SHUTDOWN_TIMEOUT_MS: '30000' }).lifecycle.drainWindowMs).toBe(20_000);
+    expect(problemsOf({ DRAIN_WINDOW_MS: '24500' }).map((p) => p.split(':')[0])).toEqual(['DRAIN_WINDOW_MS']);
+  });
+
   it('refuses a connected deployment without any JWT key', () => {
     expect(problemsOf({ AMQP_URL: 'amqp://localhost' })[0]).toMatch(/JWT_SECRET/);
     expect(problemsOf({ AMQP_URL: 'amqp://localhost', JWT_SECRET: secret })).toEqual([]);

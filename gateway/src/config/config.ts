@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import type { z } from 'zod';
+import { publicKeyProblem } from '../auth/token-verifier.js';
 import { envSchema, type Env } from './schema.js';
 
 /** The validated, frozen configuration every component receives. Built only by `loadConfig`. */
@@ -114,34 +116,51 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     const value = environment[key];
     if (value !== undefined && value.trim() !== '') input[key] = value.trim();
   }
-  const parsed = envSchema.safeParse(input);
+  // Field by field, so that the rules between fields still run (on the fields that parsed) when
+  // another one is bad: one message names every problem.
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = issue.path.join('.');
-      const shown = name.startsWith('JWT_SECRET') || name.startsWith('AMQP_URL') || name.startsWith('REDIS_URL') || name.startsWith('ADMIN_TOKEN') ? '' : ` (got ${JSON.stringify(input[name])})`;
-      problems.push(`${name}: ${issue.message}${shown}`);
-    }
-    throw new ConfigError(problems);
+  const parsed: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape) as Array<[string, z.ZodType]>) {
+    const result = schema.safeParse(input[name]);
+    if (result.success) parsed[name] = result.data;
+    else for (const issue of result.error.issues) problems.push(`${name}: ${issue.message}${SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(input[name])})`}`);
   }
-  const env = parsed.data;
-  const embedded = env.REDIS_URL === undefined && env.AMQP_URL === undefined;
-  const hasKey = env.JWT_SECRET !== undefined || env.JWT_PUBLIC_KEY !== undefined || env.JWT_JWKS_URL !== undefined;
+  const env = parsed as Partial<Env>;
+  const rule = (names: ReadonlyArray<keyof Env>, broken: () => boolean, problem: string): void => {
+    if (names.every((name) => name in parsed) && broken()) problems.push(problem);
+  };
+  const embedded = input.REDIS_URL === undefined && input.AMQP_URL === undefined;
+  const hasKey = input.JWT_SECRET !== undefined || input.JWT_PUBLIC_KEY !== undefined || input.JWT_JWKS_URL !== undefined;
+  const shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS ?? 0;
+  const drainWindowMs = env.DRAIN_WINDOW_MS ?? defaultDrainWindowMs(shutdownTimeoutMs);
 
   if (!hasKey && !embedded) problems.push('JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_URL: at least one is required when REDIS_URL or AMQP_URL is set');
-  if (env.PORT !== 0 && env.PORT === env.MANAGEMENT_PORT) problems.push(`MANAGEMENT_PORT: must differ from PORT (${env.PORT})`);
-  if (env.HEARTBEAT_INTERVAL_MS >= env.HEARTBEAT_TIMEOUT_MS) problems.push('HEARTBEAT_INTERVAL_MS: must be lower than HEARTBEAT_TIMEOUT_MS');
-  if (env.AMQP_RECONNECT_MIN_MS > env.AMQP_RECONNECT_MAX_MS) problems.push('AMQP_RECONNECT_MIN_MS: must not exceed AMQP_RECONNECT_MAX_MS');
-  if (env.DRAIN_WINDOW_MS + 1_000 > env.SHUTDOWN_TIMEOUT_MS) problems.push('DRAIN_WINDOW_MS: must leave at least 1000 ms of SHUTDOWN_TIMEOUT_MS for closing dependencies');
-  if (env.MAX_CONNECTIONS_PER_USER > env.MAX_CONNECTIONS) problems.push('MAX_CONNECTIONS_PER_USER: must not exceed MAX_CONNECTIONS');
-  if (env.CLIENT_MESSAGES_BURST < 1) problems.push('CLIENT_MESSAGES_BURST: must be at least 1');
-  if (env.POLL_DEFAULT_TIMEOUT_MS > env.POLL_MAX_TIMEOUT_MS) problems.push('POLL_DEFAULT_TIMEOUT_MS: must not exceed POLL_MAX_TIMEOUT_MS');
-  if (env.PRESENCE_HEARTBEAT_MS * 2 > env.PRESENCE_TTL_MS) problems.push('PRESENCE_HEARTBEAT_MS: must be at most half of PRESENCE_TTL_MS');
-  if (env.DISCOVERY === 'kubernetes' && (env.KUBERNETES_SERVICE === undefined || env.POD_NAMESPACE === undefined)) {
-    problems.push('KUBERNETES_SERVICE / POD_NAMESPACE: required when DISCOVERY=kubernetes');
+  if (env.JWT_PUBLIC_KEY !== undefined) {
+    const keyProblem = publicKeyProblem(env.JWT_PUBLIC_KEY);
+    if (keyProblem !== undefined) problems.push(`JWT_PUBLIC_KEY: ${keyProblem}`);
   }
+  rule(['PORT', 'MANAGEMENT_PORT'], () => env.PORT !== 0 && env.PORT === env.MANAGEMENT_PORT, `MANAGEMENT_PORT: must differ from PORT (${env.PORT})`);
+  rule(['HEARTBEAT_INTERVAL_MS', 'HEARTBEAT_TIMEOUT_MS'], () => env.HEARTBEAT_INTERVAL_MS! >= env.HEARTBEAT_TIMEOUT_MS!, 'HEARTBEAT_INTERVAL_MS: must be lower than HEARTBEAT_TIMEOUT_MS');
+  rule(['AMQP_RECONNECT_MIN_MS', 'AMQP_RECONNECT_MAX_MS'], () => env.AMQP_RECONNECT_MIN_MS! > env.AMQP_RECONNECT_MAX_MS!, 'AMQP_RECONNECT_MIN_MS: must not exceed AMQP_RECONNECT_MAX_MS');
+  rule(['DRAIN_WINDOW_MS', 'SHUTDOWN_TIMEOUT_MS'], () => drainWindowMs + 1_000 > shutdownTimeoutMs, 'DRAIN_WINDOW_MS: must leave at least 1000 ms of SHUTDOWN_TIMEOUT_MS for closing dependencies');
+  rule(['MAX_CONNECTIONS_PER_USER', 'MAX_CONNECTIONS'], () => env.MAX_CONNECTIONS_PER_USER! > env.MAX_CONNECTIONS!, 'MAX_CONNECTIONS_PER_USER: must not exceed MAX_CONNECTIONS');
+  rule(['POLL_DEFAULT_TIMEOUT_MS', 'POLL_MAX_TIMEOUT_MS'], () => env.POLL_DEFAULT_TIMEOUT_MS! > env.POLL_MAX_TIMEOUT_MS!, 'POLL_DEFAULT_TIMEOUT_MS: must not exceed POLL_MAX_TIMEOUT_MS');
+  rule(['PRESENCE_HEARTBEAT_MS', 'PRESENCE_TTL_MS'], () => env.PRESENCE_HEARTBEAT_MS! * 2 > env.PRESENCE_TTL_MS!, 'PRESENCE_HEARTBEAT_MS: must be at most half of PRESENCE_TTL_MS');
+  rule(['DISCOVERY'], () => env.DISCOVERY === 'kubernetes' && (input.KUBERNETES_SERVICE === undefined || input.POD_NAMESPACE === undefined), 'KUBERNETES_SERVICE / POD_NAMESPACE: required when DISCOVERY=kubernetes');
   if (problems.length > 0) throw new ConfigError(problems);
+  return build(env as Env, { embedded, hasKey, drainWindowMs });
+}
 
+/** Variables whose values never appear in an error message. */
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AMQP_URL', 'REDIS_URL', 'ADMIN_TOKEN']);
+
+/** 40 % of the shutdown deadline, at most 10 s, and always leaving 1 s for the dependencies. */
+function defaultDrainWindowMs(shutdownTimeoutMs: number): number {
+  return Math.max(0, Math.min(10_000, Math.floor(shutdownTimeoutMs * 0.4), shutdownTimeoutMs - 1_000));
+}
+
+function build(env: Env, derived: { readonly embedded: boolean; readonly hasKey: boolean; readonly drainWindowMs: number }): Config {
+  const { embedded, hasKey, drainWindowMs } = derived;
   const podName = env.POD_NAME ?? sanitizePodName(hostname());
   const config: Config = {
     podName,
@@ -212,7 +231,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       rebalanceMaxPerInterval: env.REBALANCE_MAX_PER_INTERVAL,
       capacityResumePercent: env.CAPACITY_RESUME_PERCENT,
     },
-    lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainWindowMs: env.DRAIN_WINDOW_MS },
+    lifecycle: { shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS, drainWindowMs },
     embedded,
     devPublishEnabled: env.DEV_PUBLISH_ENABLED ?? embedded,
     adminToken: env.ADMIN_TOKEN,

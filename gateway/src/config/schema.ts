@@ -7,7 +7,12 @@ const csv = z
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A decimal integer only: `1e3`, `0x7a3f`, `08081` or `8081.0` are refused, not reinterpreted. */
+const int = (min: number, max: number) => z
+  .string()
+  .regex(/^(0|-?[1-9][0-9]{0,15})$/, 'must be a decimal integer')
+  .transform(Number)
+  .pipe(z.number().int().min(min).max(max));
 /** 0 asks the OS for a free port (tests). */
 const port = int(0, 65535);
 const url = (protocols: RegExp) => z.string().refine((s) => {
@@ -93,7 +98,8 @@ export const envSchema = z.object({
   CAPACITY_RESUME_PERCENT: int(1, 100).default(90),
 
   SHUTDOWN_TIMEOUT_MS: int(1_000, 3_600_000).default(25_000),
-  DRAIN_WINDOW_MS: int(0, 3_600_000).default(10_000),
+  /** Default: 40 % of SHUTDOWN_TIMEOUT_MS, at most 10 s, leaving at least 1 s (see loadConfig). */
+  DRAIN_WINDOW_MS: int(0, 3_600_000).optional(),
 
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   DEV_PUBLISH_ENABLED: bool.optional(),
