@@ -6,10 +6,12 @@
  * --embedded) and nginx in front of them with consistent hashing, prints the URLs, and stops
  * everything on Ctrl-C / SIGTERM. Gateway variables set in this shell (JWT_SECRET, AMQP_URL,
  * REDIS_KEY_PREFIX, LOG_LEVEL, ...) are passed to every pod; HOST, PORT, MANAGEMENT_PORT and
- * POD_NAME are the harness's.
+ * POD_NAME are the harness's. With no JWT key set, every pod gets the development secret of the
+ * embedded mode (DEV_SECRET_FILE, default .orgcast-dev/jwt-secret), which `npm run token` signs with.
  */
 import { parseArgs } from 'node:util';
 import { envSchema } from '../gateway/src/config/schema.js';
+import { loadOrCreateDevSecret } from '../gateway/src/tools/dev-token.js';
 import { startCluster, type Cluster } from '../gateway/test/harness/cluster.js';
 import { DEFAULT_HASH_KEY, normalizeHashKey } from '../gateway/test/harness/nginx-config.js';
 
@@ -25,6 +27,16 @@ const USAGE = `usage: npm run cluster -- [--pods 3] [--port 8080] [--hash-key KE
 const HARNESS_OWNED = new Set(['HOST', 'PORT', 'MANAGEMENT_PORT', 'POD_NAME']);
 const LOCAL_BROKERS = { AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672', REDIS_URL: 'redis://127.0.0.1:6379' };
 const LOUD_LEVELS = new Set(['warn', 'error', 'fatal', 40, 50, 60]);
+const KEY_VARIABLES = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const;
+/** The embedded mode's default (gateway/src/config): the token CLI reads the same file. */
+const DEFAULT_DEV_SECRET_FILE = '.orgcast-dev/jwt-secret';
+/**
+ * A terminal's Ctrl-C reaches npm, tsx and this script at once, and tsx relays it once more: signals
+ * this close to the first are that one keypress. A later one means "stop waiting".
+ */
+const SAME_KEYPRESS_MS = 1_000;
+/** Pods stop quickly (nginx is already gone, there is nobody to drain for) unless the shell says otherwise. */
+const QUICK_STOP = { SHUTDOWN_TIMEOUT_MS: '3000', DRAIN_WINDOW_MS: '500' };
 
 function fail(message: string): never {
   process.stderr.write(`cluster: ${message}\n${USAGE}`);
@@ -79,18 +91,24 @@ async function main(): Promise<void> {
     delete env.AMQP_URL;
     delete env.REDIS_URL;
   }
+  const devSecretFile = env.DEV_SECRET_FILE ?? DEFAULT_DEV_SECRET_FILE;
+  const usesDevSecret = KEY_VARIABLES.every((name) => env[name] === undefined || env[name].trim() === '');
+  if (usesDevSecret) env.JWT_SECRET = await loadOrCreateDevSecret(devSecretFile);
+  if (env.SHUTDOWN_TIMEOUT_MS === undefined && env.DRAIN_WINDOW_MS === undefined) Object.assign(env, QUICK_STOP);
 
   const print = (text: string): void => void process.stdout.write(text);
   process.stdout.write(`starting ${pods} gateway pod(s)${args.embedded ? ' (embedded, each alone)' : ` against ${env.AMQP_URL?.replace(/\/\/[^@]*@/, '//') ?? ''} and ${env.REDIS_URL ?? ''}`} and nginx on 127.0.0.1:${port} ...\n`);
   let cluster: Cluster | undefined;
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) {
-      process.stderr.write(`cluster: second ${signal}: exiting now\n`);
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < SAME_KEYPRESS_MS) return;
+      // Not waiting any longer: the harness's exit handler kills what is left and removes its files.
+      process.stderr.write(`cluster: ${signal} again: killing the pods and nginx now\n`);
       process.exit(130);
     }
-    stopping = true;
-    process.stdout.write(`\n${signal}: stopping nginx and the pods ...\n`);
+    stoppingSince = Date.now();
+    process.stdout.write(`\n${signal}: stopping nginx and the pods (Ctrl-C again to kill them) ...\n`);
     await cluster?.stop();
     process.stdout.write('stopped.\n');
     process.exit(0);
@@ -117,7 +135,7 @@ async function main(): Promise<void> {
   });
   for (const pod of cluster.pods) {
     void pod.process.exited.then((code) => {
-      if (!stopping) process.stderr.write(`[${pod.name}] exited (${code})\n`);
+      if (stoppingSince === undefined) process.stderr.write(`[${pod.name}] exited (${code})\n`);
     });
   }
 
@@ -127,7 +145,10 @@ orgcast cluster: ${cluster.pods.length} pod(s) behind nginx (hash ${hashKey} con
   WebSocket   ${cluster.wsUrl}
   HTTP        ${cluster.httpUrl}  (GET /api/poll)
 ${cluster.pods.map((p) => `  ${p.name.padEnd(width)}  direct ${p.wsUrl}  management ${p.managementUrl}  (/readyz /metrics)`).join('\n')}
-Mint a token:  npm run token -- --user alice --org acme${env.JWT_SECRET === undefined ? '' : '   (with the same JWT_SECRET)'}
+  temp files  ${cluster.nginx.dir}  (nginx.conf; removed on exit)
+Tokens (${usesDevSecret ? `signed with the development secret in ${devSecretFile}` : 'with the JWT key set in this shell'}):
+  TOKEN=$(npm run -s token -- --user alice --org acme)${usesDevSecret ? '' : '   (needs the same JWT_SECRET in that shell)'}
+  ${cluster.wsUrl}?access_token=$TOKEN
 Ctrl-C stops everything.
 `);
 }

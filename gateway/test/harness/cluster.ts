@@ -111,8 +111,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const killEverything = (): void => {
     for (const entry of entries.values()) if (running(entry.process)) entry.process.kill('SIGKILL');
     if (nginx !== undefined) for (const pid of [nginx.pid, ...childPids(nginx.pid)]) signalQuietly(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
-  // A last resort if the caller exits without stop(): no orphaned gateways or nginx.
+  // A last resort if the caller exits without stop(): no orphaned gateways or nginx, no temp directory.
   process.once('exit', killEverything);
 
   const settings = (): NginxSettings => ({

@@ -50,7 +50,8 @@ export function normalizeHashKey(key: string): string {
  * cluster does it: `hash <key> consistent` over the pods, WebSocket upgrade proxying with an hour
  * of read timeout, X-Forwarded-For, and a failed pod's keys retried on the next pod of the ring
  * (`proxy_next_upstream error timeout`). Nothing outside `dir` is written: temp paths are below it,
- * the access log is off, the error log goes to stderr.
+ * the access log is off (request lines carry the token), the error log goes to stderr, where
+ * startNginx removes the query strings from it.
  */
 export function renderNginxConfig(options: NginxConfigOptions): string {
   const host = options.host ?? '127.0.0.1';

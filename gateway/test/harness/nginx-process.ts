@@ -45,7 +45,8 @@ export class NginxError extends Error {
 
 /**
  * Runs nginx in the foreground as a child process with its configuration, pid file and temp
- * files in `dir`; resolves once it accepts connections. A port it picked itself that turns out
+ * files in `dir`; resolves once it accepts connections. Its error log (stderr) reaches `stderr()`
+ * and `onStderr` line by line without query strings (see withoutQueryStrings). A port it picked itself that turns out
  * taken is retried with another.
  */
 export async function startNginx(options: StartNginxOptions): Promise<NginxProcess> {
@@ -81,8 +82,14 @@ async function launch(options: StartNginxOptions & { port: number }): Promise<Ng
   let stderr = '';
   let total = 0;
   const lines: Array<() => void> = [];
+  let partialLine = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
+    // Whole lines only, so that a query string split across two chunks is still recognised.
+    partialLine += chunk.toString();
+    const end = partialLine.lastIndexOf('\n');
+    if (end < 0 && partialLine.length < STDERR_KEPT_BYTES) return;
+    const text = withoutQueryStrings(end < 0 ? partialLine : partialLine.slice(0, end + 1));
+    partialLine = end < 0 ? '' : partialLine.slice(end + 1);
     stderr = (stderr + text).slice(-STDERR_KEPT_BYTES);
     total += text.length;
     options.onStderr?.(text);
@@ -156,6 +163,15 @@ async function launch(options: StartNginxOptions & { port: number }): Promise<Ng
       return stopping;
     },
   };
+}
+
+/**
+ * nginx's error lines quote the request line and the upstream URL, query string included, and the
+ * WebSocket's query string carries the token (`access_token`): every query string becomes `?…`.
+ * nginx cannot leave it out itself (the error log has no format), so the harness does.
+ */
+export function withoutQueryStrings(text: string): string {
+  return text.replace(/(\/[^\s"?]*)\?[^\s"]*/g, '$1?…');
 }
 
 /** This process's hard limit of open files (what nginx, started by it, may raise itself to); Linux only. */
