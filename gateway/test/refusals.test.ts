@@ -127,6 +127,13 @@ describe('upgrade refusals: HTTP status before any socket exists', () => {
     expect(await handshake('Upgrade', '?resume=no-cursor-here')).toMatch(/^HTTP\/1\.1 400 [^]*"error":"invalid_request"/);
   });
 
+  it('400 for a plain GET /api/ws without a WebSocket handshake', async () => {
+    const gw = await gateway();
+    const res = await fetch(gw.wsUrl.replace('ws://', 'http://'));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
   it('400, never 500, for malformed resume ids of an organization the token grants (socket and poll)', async () => {
     const gw = await gateway();
     const t = await token('alice', ['acme']);

@@ -73,6 +73,17 @@ describe('Session', () => {
     expect(socket.ended?.code).toBe(CloseCode.RateLimited);
   });
 
+  it('protocol pings count as liveness and against the rate, silently, closing with 4008 on a flood', () => {
+    const { s, socket } = session();
+    s.onPing(700);
+    expect(s.lastSeenMs).toBe(700);
+    for (let i = 0; i < 5; i += 1) s.onPing(700);
+    expect(socket.sent).toEqual([]);
+    expect(socket.ended).toBeUndefined();
+    s.onPing(700);
+    expect(socket.ended?.code).toBe(CloseCode.RateLimited);
+  });
+
   it('ignores frames and sends nothing once closing', () => {
     const { s, socket } = session();
     s.close(CloseCode.ServiceRestart, 'bye', 'shutdown');

@@ -66,16 +66,7 @@ export class Session {
   onText(text: string, nowMs: number): void {
     if (this.status !== 'open') return;
     this.touch(nowMs);
-    if (!this.bucket.tryTake()) {
-      this.strikes += 1;
-      if (this.strikes >= this.limits.clientRateLimitStrikes) {
-        this.close(CloseCode.RateLimited, 'message rate limit exceeded', 'rate_limited');
-      } else {
-        this.error('rate_limited', 'too many messages; slow down');
-      }
-      return;
-    }
-    this.strikes = 0;
+    if (!this.withinRate(true)) return;
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -99,6 +90,28 @@ export class Session {
     }
     this.observer.onClientMessage('unknown');
     this.error('unknown_event_type', 'unknown event_type; clients may send: ping');
+  }
+
+  /**
+   * A protocol-level ping from the client (uWS answers it with a pong itself): it proves the client
+   * alive, and counts against the message rate like a frame, without an error frame when over it.
+   */
+  onPing(nowMs: number): void {
+    if (this.status !== 'open') return;
+    this.touch(nowMs);
+    this.withinRate(false);
+  }
+
+  /** Takes one message from the rate budget; over it, strikes (an error frame when `tell`), then closes. */
+  private withinRate(tell: boolean): boolean {
+    if (this.bucket.tryTake()) {
+      this.strikes = 0;
+      return true;
+    }
+    this.strikes += 1;
+    if (this.strikes >= this.limits.clientRateLimitStrikes) this.close(CloseCode.RateLimited, 'message rate limit exceeded', 'rate_limited');
+    else if (tell) this.error('rate_limited', 'too many messages; slow down');
+    return false;
   }
 
   onBinary(): void {

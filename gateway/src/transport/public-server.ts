@@ -150,6 +150,10 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
       }, () => closeAfterFault(ws));
     },
 
+    ping: (ws) => {
+      ws.getUserData().session?.onPing(Date.now());
+    },
+
     pong: (ws) => {
       ws.getUserData().session?.touch(Date.now());
     },
@@ -170,6 +174,8 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
     },
   });
 
+  // uWS hands a GET without `Upgrade: websocket` on to the next handler of the pattern: this one.
+  app.get('/api/ws', (res) => replyError(res, 400, 'invalid_request', 'this endpoint needs a WebSocket handshake (Upgrade: websocket); long-poll at /api/poll'));
   for (const route of options.routes ?? []) {
     app[route.method](route.pattern, (res, req) => faults.run('http', () => route.handle(res, req), () => DeferredResponse.of(res).error(500, 'internal', 'internal error')));
   }
