@@ -1,1 +1,0 @@
-export { ConnectionRegistry, DuplicateConnectionError } from './connection-registry.js';
