@@ -39,6 +39,13 @@ export interface ClientOptions {
   readonly pongTimeoutMs?: number;
   /** Random numbers in [0, 1) for jitter; default Math.random. */
   readonly random?: () => number;
+  /**
+   * The value of the `affinity` query parameter sent on every WebSocket upgrade and poll: the key
+   * the chart's load balancers hash on (`stickiness`). Default: a random key per client, kept across
+   * reconnects and replaced after a rebalance close (4002), so that the balancer may place the
+   * client on another pod. A fixed value (a user id, an organization id) is never replaced.
+   */
+  readonly affinityKey?: string;
 }
 
 /** Validates the options up front (throws ClientOptionsError naming every problem) and applies defaults. */
@@ -79,6 +86,10 @@ export function resolveOptions(options: ClientOptions): SupervisorSettings {
   const pongTimeoutMs = positive('pongTimeoutMs', 10_000);
   for (const name of ['pollTimeoutMs', 'upgradeIntervalMs', 'connectTimeoutMs', 'pongTimeoutMs'] as const) finite(name, options[name] ?? 0);
 
+  if (options.affinityKey !== undefined && (typeof options.affinityKey !== 'string' || options.affinityKey.length === 0 || options.affinityKey.length > 256)) {
+    problems.push('affinityKey must be a string of 1 to 256 characters');
+  }
+
   let endpoints: SupervisorSettings['endpoints'] | undefined;
   try {
     const base = (globalThis as { location?: { href?: string } }).location?.href;
@@ -103,5 +114,6 @@ export function resolveOptions(options: ClientOptions): SupervisorSettings {
     connectTimeoutMs,
     pongTimeoutMs,
     random: options.random ?? Math.random,
+    affinityKey: options.affinityKey,
   };
 }

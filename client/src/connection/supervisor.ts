@@ -28,6 +28,8 @@ export interface SupervisorSettings {
   readonly connectTimeoutMs: number;
   readonly pongTimeoutMs: number;
   readonly random: () => number;
+  /** Fixed `affinity` value; undefined: a random one, replaced after a rebalance close. */
+  readonly affinityKey: string | undefined;
 }
 
 /** Where the supervisor reports. Events arrive here deduplicated. */
@@ -69,9 +71,12 @@ export class Supervisor {
   private followed: Set<string> | undefined;
   private readonly token: TokenSource;
   private readonly cursor = new EventCursor();
+  /** The `affinity` query parameter: the load balancer's stickiness key. */
+  private affinity: string;
 
   constructor(private readonly settings: SupervisorSettings, private readonly sink: SupervisorSink) {
     this.token = new TokenSource(settings.getToken);
+    this.affinity = settings.affinityKey ?? randomAffinity(settings.random);
   }
 
   start(): void {
@@ -106,7 +111,7 @@ export class Supervisor {
         if (this.ws !== slot) return;
         const { settings } = this;
         slot.connection = new WsConnection({
-          url: withQuery(settings.endpoints.websocket, { access_token: token, resume: this.cursor.encode() }),
+          url: withQuery(settings.endpoints.websocket, { access_token: token, affinity: this.affinity, resume: this.cursor.encode() }),
           WebSocket: settings.WebSocket,
           connectTimeoutMs: settings.connectTimeoutMs,
           pongTimeoutMs: settings.pongTimeoutMs,
@@ -179,6 +184,8 @@ export class Supervisor {
     }
     // Browsers cannot see the HTTP status of a refused upgrade: it may have been a 401.
     if (advice === 'refresh-token' || !outcome.opened) this.token.invalidate();
+    // Shed to even out the pods: with the same key a consistent hash would send it straight back.
+    if (outcome.code === CloseCode.Rebalance && this.settings.affinityKey === undefined) this.affinity = randomAffinity(this.settings.random);
     this.sink.error(outcome.error);
     if (slot.role === 'upgrade') {
       this.scheduleUpgrade();
@@ -216,6 +223,7 @@ export class Supervisor {
           fetch,
           endpoint: this.settings.endpoints.poll,
           token,
+          affinity: this.affinity,
           resume: this.cursor.encode(),
           timeoutMs: live ? this.settings.pollTimeoutMs : 0,
           graceMs: this.settings.pollGraceMs,
@@ -372,4 +380,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
+}
+
+/** 16 characters of [0-9a-z]: the default stickiness key. */
+function randomAffinity(random: () => number): string {
+  let key = '';
+  while (key.length < 16) key += Math.floor(random() * 36).toString(36);
+  return key;
 }

@@ -9,6 +9,8 @@ export interface PollRequest {
   /** `…/api/poll` without query. */
   readonly endpoint: string;
   readonly token: string;
+  /** The `affinity` query parameter (the load balancer's stickiness key). */
+  readonly affinity?: string | undefined;
   /** The cursor: undefined on the very first call. */
   readonly resume: string | undefined;
   /** How long the server may hold the request when there is nothing new. */
@@ -24,7 +26,7 @@ export interface PollRequest {
  * Rejects with the signal's reason when aborted.
  */
 export async function poll(request: PollRequest): Promise<PollResponse> {
-  const url = withQuery(request.endpoint, { resume: request.resume, timeout_ms: String(request.timeoutMs) });
+  const url = withQuery(request.endpoint, { affinity: request.affinity, resume: request.resume, timeout_ms: String(request.timeoutMs) });
   const deadline = new AbortController();
   const onAbort = (): void => deadline.abort(request.signal.reason);
   if (request.signal.aborted) onAbort();
