@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { uwsEnvironment } from './gateway/src/transport/uws-settings.js';
 
 export default defineConfig({
   test: {
@@ -7,6 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // In-process gateways load uWebSockets.js with the settings the entry point gives it.
+    env: uwsEnvironment(),
     reporters: ['default'],
   },
 });

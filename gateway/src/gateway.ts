@@ -26,7 +26,7 @@ import { createMemoryMembershipStore } from './membership/memory-membership-stor
 import { createRedisMembershipStore } from './membership/redis-membership-store.js';
 import { createMetrics, type GatewayMetrics } from './metrics/metrics.js';
 import { PollCors } from './poll/poll-cors.js';
-import { createPollRoute } from './poll/poll-route.js';
+import { createPollRoutes } from './poll/poll-route.js';
 import type { PresenceStore } from './presence/presence-store.js';
 import { createRedisPresenceStore } from './presence/redis-presence-store.js';
 import { CloseCode } from './protocol/close-codes.js';
@@ -41,7 +41,11 @@ import { ConnectionManager } from './session/connection-manager.js';
 import { loadOrCreateDevSecret } from './tools/dev-token.js';
 import { createHandlerFaults } from './transport/handler-faults.js';
 import { createManagementServer, type ManagementServer } from './transport/management-server.js';
-import { createPublicServer, type PublicRoute, type PublicServer } from './transport/public-server.js';
+import { createPublicServer, type PublicServer } from './transport/public-server.js';
+import type { HttpRoute } from './http/http-exchange.js';
+import { createHealthRoutes } from './health/health-routes.js';
+import { createMetricsRoute } from './metrics/metrics-route.js';
+import { createAdminRoutes } from './admin/admin-routes.js';
 
 export interface GatewayDeps {
   readonly logger: Logger;
@@ -125,7 +129,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     },
   });
 
-  const routes: PublicRoute[] = [];
+  const routes: HttpRoute[] = [];
   let server: PublicServer | undefined;
   // The feeds publish through the server's topics; the server needs the connect flow, which needs
   // the feeds: the broadcaster forwards to the server once it exists.
@@ -134,7 +138,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   }, metrics, logger, config.feeds);
   const pollCors = new PollCors(config.server.allowedOrigins);
   routes.push(pollCors.preflightRoute());
-  routes.push(createPollRoute({
+  routes.push(...createPollRoutes({
     admit: (request) => admit(request, 0, 'poll'),
     history,
     feeds,
@@ -224,16 +228,15 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     metrics.ready.set(report.ready ? 1 : 0);
     return report;
   };
-  const management: ManagementServer = createManagementServer({
-    host: config.server.host,
-    port: config.server.managementPort,
-    registry: metrics.registry,
-    readiness,
-    logger,
-    faults,
-    disconnectUser: (userId, reason) => commands.publish({ type: 'disconnect_user', userId, reason }),
-    adminToken: config.adminToken,
-  });
+  const managementRoutes: HttpRoute[] = [...createHealthRoutes(readiness, logger), createMetricsRoute(metrics.registry, logger)];
+  if (config.adminToken !== undefined) {
+    managementRoutes.push(...createAdminRoutes({
+      adminToken: config.adminToken,
+      disconnectUser: (userId, reason) => commands.publish({ type: 'disconnect_user', userId, reason }),
+      logger,
+    }));
+  }
+  const management: ManagementServer = createManagementServer({ host: config.server.host, port: config.server.managementPort, routes: managementRoutes, faults });
 
   let sweepTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;

@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig } from './config/config.js';
-import { createGateway } from './gateway.js';
 import { RESERVED_DESCRIPTORS, connectionsWithinLimit, openFilesLimit } from './lifecycle/open-files-limit.js';
 import { createLogger } from './logging/logger.js';
-import { PortInUseError } from './transport/listen.js';
+import { PortInUseError } from './transport/port-in-use-error.js';
+import { uwsEnvironment } from './transport/uws-settings.js';
 
 /** The only file that touches process.*: environment, signals, exit. */
 async function main(): Promise<void> {
@@ -24,6 +24,9 @@ async function main(): Promise<void> {
     logger.warn({ maxConnections: config.server.maxConnections, openFilesLimit: limit, reservedDescriptors: RESERVED_DESCRIPTORS, effectiveMaxConnections: maxConnections }, `MAX_CONNECTIONS is above what the open-files limit allows: this pod holds at most ${maxConnections} connections (raise the limit, or lower MAX_CONNECTIONS to silence this)`);
     config = { ...config, server: { ...config.server, maxConnections } };
   }
+  // uWebSockets.js reads its settings once, when it loads: before the gateway's modules import it.
+  Object.assign(process.env, uwsEnvironment());
+  const { createGateway } = await import('./gateway.js');
   const gateway = await createGateway(config, { logger });
 
   let signals = 0;

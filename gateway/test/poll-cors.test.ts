@@ -29,8 +29,8 @@ describe('CORS on the long-polling fallback', () => {
     const answer = await preflight(open, 'https://anywhere.example');
     expect(answer.status).toBe(204);
     expect(answer.headers.get('access-control-allow-origin')).toBe('*');
-    expect(answer.headers.get('access-control-allow-methods')).toBe('GET');
-    expect(answer.headers.get('access-control-allow-headers')).toBe('authorization');
+    expect(answer.headers.get('access-control-allow-methods')).toBe('GET, POST');
+    expect(answer.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
     expect(Number(answer.headers.get('access-control-max-age'))).toBeGreaterThan(0);
 
     const response = await poll(open, 'https://anywhere.example', await token('alice', ['acme']));

@@ -1,11 +1,9 @@
-import type { HttpResponse, HttpRequest } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { AuthError } from '../auth/auth-error.js';
 import { extractToken } from '../auth/extract-token.js';
 import type { TokenVerifier } from '../auth/principal.js';
 import { isMembershipEventType, isTaskEventType, type MembershipEventType, type TaskEventType } from '../protocol/frames.js';
-import { DeferredResponse } from '../transport/http-reply.js';
-import type { PublicRoute } from '../transport/public-server.js';
+import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../http/http-exchange.js';
 
 export const PUBLISH_SCOPE = 'events:publish';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -22,50 +20,49 @@ export type DevPublish = (message: DevPublishMessage) => Promise<void>;
  * Exists only in embedded mode or with DEV_PUBLISH_ENABLED=true, and needs a token with the
  * `events:publish` scope.
  */
-export function createDevPublishRoute(deps: { verifier: TokenVerifier; publish: DevPublish; logger: Logger }): PublicRoute {
+export function createDevPublishRoute(deps: { verifier: TokenVerifier; publish: DevPublish; logger: Logger }): HttpRoute {
   return {
     method: 'post',
     pattern: '/api/dev/events',
-    handle: (res: HttpResponse, req: HttpRequest) => {
-      const token = extractToken(req.getHeader('authorization'), '');
-      const deferred = new DeferredResponse(res);
-      handle(deferred, token, deps).catch((error: unknown) => {
+    handle: (exchange) => {
+      const token = extractToken(exchange.header('authorization') ?? '', '');
+      handle(exchange, token, deps).catch((error: unknown) => {
         deps.logger.error({ err: error }, 'dev publish failed');
-        deferred.error(500, 'internal', 'publish failed');
+        replyError(exchange, 500, 'internal', 'publish failed');
       });
     },
   };
 }
 
-async function handle(deferred: DeferredResponse, token: string | undefined, deps: { verifier: TokenVerifier; publish: DevPublish }): Promise<void> {
-  const body = await deferred.body(MAX_BODY_BYTES);
+async function handle(exchange: HttpExchange, token: string | undefined, deps: { verifier: TokenVerifier; publish: DevPublish }): Promise<void> {
+  const body = await exchange.body(MAX_BODY_BYTES);
   if (body === undefined) return;
   if (body === 'too_large') {
-    deferred.error(413, 'too_large', `body must be at most ${MAX_BODY_BYTES} bytes`);
+    replyError(exchange, 413, 'too_large', `body must be at most ${MAX_BODY_BYTES} bytes`);
     return;
   }
   if (token === undefined) {
-    deferred.error(401, 'unauthorized', 'missing token: send Authorization: Bearer <jwt>');
+    replyError(exchange, 401, 'unauthorized', 'missing token: send Authorization: Bearer <jwt>');
     return;
   }
   try {
     const principal = await deps.verifier.verify(token);
     if (!principal.scopes.includes(PUBLISH_SCOPE)) {
-      deferred.error(403, 'forbidden', `token lacks the ${PUBLISH_SCOPE} scope`);
+      replyError(exchange, 403, 'forbidden', `token lacks the ${PUBLISH_SCOPE} scope`);
       return;
     }
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
-    deferred.error(401, 'unauthorized', error.message);
+    replyError(exchange, 401, 'unauthorized', error.message);
     return;
   }
   const message = parseDevMessage(body);
   if (typeof message === 'string') {
-    deferred.error(400, 'invalid_event', message);
+    replyError(exchange, 400, 'invalid_event', message);
     return;
   }
   await deps.publish(message);
-  deferred.json(202, { status: 'accepted' });
+  replyJson(exchange, 202, { status: 'accepted' });
 }
 
 /** Validates a publish request body; returns the message or a human-readable problem. */

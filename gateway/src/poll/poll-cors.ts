@@ -1,6 +1,4 @@
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { replyError } from '../transport/http-reply.js';
-import type { PublicRoute } from '../transport/public-server.js';
+import { replyError, type HttpRoute } from '../http/http-exchange.js';
 
 /** How long a browser may cache the preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
@@ -26,22 +24,22 @@ export class PollCors {
   }
 
   /** `OPTIONS /api/poll`: 204 with what a poll may send, or 403 for an origin that may not poll. */
-  preflightRoute(): PublicRoute {
+  preflightRoute(): HttpRoute {
     return {
       method: 'options',
       pattern: '/api/poll',
-      handle: (res: HttpResponse, req: HttpRequest) => {
-        const allowed = this.headers(req.getHeader('origin') || undefined);
+      handle: (exchange) => {
+        const allowed = this.headers(exchange.header('origin'));
         if (allowed['access-control-allow-origin'] === undefined) {
-          replyError(res, 403, 'forbidden_origin', 'origin not allowed');
+          replyError(exchange, 403, 'forbidden_origin', 'origin not allowed');
           return;
         }
-        res.writeStatus('204 No Content');
-        for (const [name, value] of Object.entries(allowed)) res.writeHeader(name, value);
-        res.writeHeader('access-control-allow-methods', 'GET');
-        res.writeHeader('access-control-allow-headers', 'authorization');
-        res.writeHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
-        res.endWithoutBody();
+        exchange.reply(204, {
+          ...allowed,
+          'access-control-allow-methods': 'GET, POST',
+          'access-control-allow-headers': 'authorization, content-type',
+          'access-control-max-age': String(PREFLIGHT_MAX_AGE_SECONDS),
+        });
       },
     };
   }

@@ -1,14 +1,14 @@
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Admission, UpgradeRequest } from '../admission/admission.js';
+import { admissionRequestOf } from '../admission/admission-request.js';
+import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../http/http-exchange.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { formatResume, parseResume, queryParameter, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
+import { formatResume, parseResume, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
 import { taskFrameJson } from '../protocol/task-frame.js';
 import type { OrganizationFeeds } from '../routing/organization-feeds.js';
-import { DeferredResponse } from '../transport/http-reply.js';
-import type { PublicRoute } from '../transport/public-server.js';
 import type { PollCors } from './poll-cors.js';
+import { PollRequestError, readPollParameters } from './poll-request.js';
 
 export interface PollOptions {
   readonly defaultTimeoutMs: number;
@@ -34,62 +34,61 @@ interface PollResult {
 }
 
 /**
- * `GET /api/poll`: the long-polling fallback. Stateless on the server: the cursor travels with the
- * client and the history lives in the shared store, so any pod can answer any poll.
+ * `GET /api/poll` (and `POST /api/poll` with the parameters in a JSON body, for long cursors): the
+ * long-polling fallback. Stateless on the server: the cursor travels with the client and the
+ * history lives in the shared store, so any pod can answer any poll.
  */
-export function createPollRoute(deps: PollDeps): PublicRoute {
-  return {
-    method: 'get',
-    pattern: '/api/poll',
-    handle: (res: HttpResponse, req: HttpRequest) => {
-      const query = req.getQuery() ?? '';
-      const request: UpgradeRequest = {
-        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-        forwardedFor: req.getHeader('x-forwarded-for') || undefined,
-        origin: req.getHeader('origin') || undefined,
-        authorization: req.getHeader('authorization'),
-        query,
-      };
-      const deferred = new DeferredResponse(res);
-      const cors = deps.cors.headers(request.origin);
-      poll(deferred, request, query, cors, deps).catch((error: unknown) => {
-        deps.logger.error({ err: error }, 'poll failed');
-        deferred.error(500, 'internal', 'poll failed', cors);
-      });
-    },
+export function createPollRoutes(deps: PollDeps): HttpRoute[] {
+  const handle = (exchange: HttpExchange): void => {
+    const cors = deps.cors.headers(exchange.header('origin'));
+    poll(exchange, cors, deps).catch((error: unknown) => {
+      deps.logger.error({ err: error }, 'poll failed');
+      replyError(exchange, 500, 'internal', 'poll failed', cors);
+    });
   };
+  return [{ method: 'get', pattern: '/api/poll', handle }, { method: 'post', pattern: '/api/poll', handle }];
 }
 
 /** `cors`: headers every answer carries (see PollCors). */
-async function poll(deferred: DeferredResponse, request: UpgradeRequest, query: string, cors: Record<string, string>, deps: PollDeps): Promise<void> {
+async function poll(exchange: HttpExchange, cors: Record<string, string>, deps: PollDeps): Promise<void> {
   const { options } = deps;
-  const timeoutText = queryParameter(query, 'timeout_ms');
-  const timeoutMs = timeoutText === undefined ? options.defaultTimeoutMs : Number(timeoutText);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > options.maxTimeoutMs) {
-    deferred.error(400, 'invalid_request', `timeout_ms must be an integer between 0 and ${options.maxTimeoutMs}`, cors);
+  let parameters;
+  try {
+    parameters = await readPollParameters(exchange);
+  } catch (error) {
+    if (!(error instanceof PollRequestError)) throw error;
+    replyError(exchange, error.status, 'invalid_request', error.message, cors);
     return;
   }
-  const resumeText = queryParameter(query, 'resume');
+  if (parameters === undefined) return;
+  const { resume: resumeText, timeoutText } = parameters;
+  const timeoutMs = timeoutText === undefined ? options.defaultTimeoutMs : Number(timeoutText);
+  if (!/^(0|[1-9][0-9]*)$/.test(timeoutText ?? '0') || timeoutMs > options.maxTimeoutMs) {
+    replyError(exchange, 400, 'invalid_request', `timeout_ms must be an integer between 0 and ${options.maxTimeoutMs}`, cors);
+    return;
+  }
   let resume: ResumeCursor;
   try {
     resume = parseResume(resumeText ?? '');
   } catch (error) {
     if (!(error instanceof ResumeParseError)) throw error;
-    deferred.error(400, 'invalid_request', error.message, cors);
+    replyError(exchange, 400, 'invalid_request', error.message, cors);
     return;
   }
-  const admission = await deps.admit(request);
+  const admission = await deps.admit(admissionRequestOf(exchange));
   if (!admission.ok) {
     deps.metrics.pollRequests.inc({ result: 'refused' });
-    deferred.error(admission.status, admission.error, admission.message, admission.status === 503 || admission.status === 429 ? { ...cors, 'retry-after': '1' } : cors);
+    replyError(exchange, admission.status, admission.error, admission.message, admission.status === 503 || admission.status === 429 ? { ...cors, 'retry-after': '1' } : cors);
     return;
   }
   const organizations = admission.organizations;
   let result = await read(organizations, resume, deps);
   // First call (no cursor) returns at once with the cursor at the end of every history.
-  if (result.frames.length === 0 && resumeText !== undefined && timeoutMs > 0 && organizations.length > 0 && !deferred.isAborted) {
+  if (result.frames.length === 0 && resumeText !== undefined && timeoutMs > 0 && organizations.length > 0 && !exchange.aborted) {
+    // Interest is held whatever the binding's outcome (a failed bind keeps it too): released below, always.
     const acquired = await Promise.allSettled(organizations.map((org) => deps.feeds.acquire(org)));
     try {
+      if (acquired.some((outcome) => outcome.status === 'rejected')) deps.logger.warn('a long poll could not bind an organization; it answers from history only');
       // Events sequenced between the read and the binding are in history: read again before waiting.
       result = await read(organizations, result.cursor, deps);
       if (result.frames.length === 0 && !deps.isDraining()) {
@@ -97,20 +96,11 @@ async function poll(deferred: DeferredResponse, request: UpgradeRequest, query: 
         result = await read(organizations, result.cursor, deps);
       }
     } finally {
-      organizations.forEach((org, i) => {
-        if (acquired[i]!.status === 'fulfilled') deps.feeds.release(org);
-      });
+      for (const org of organizations) deps.feeds.release(org);
     }
   }
   deps.metrics.pollRequests.inc({ result: result.frames.length > 0 ? 'events' : 'empty' });
-  const body = `{"events":[${result.frames.join(',')}],"resume":${JSON.stringify(formatResume(result.cursor))},"recovered":${JSON.stringify(result.recovered)}}`;
-  deferred.write((r) => {
-    r.writeStatus('200 OK');
-    r.writeHeader('content-type', 'application/json');
-    r.writeHeader('cache-control', 'no-store');
-    for (const [name, value] of Object.entries(cors)) r.writeHeader(name, value);
-    r.end(body);
-  });
+  replyJson(exchange, 200, `{"events":[${result.frames.join(',')}],"resume":${JSON.stringify(formatResume(result.cursor))},"recovered":${JSON.stringify(result.recovered)}}`, cors);
 }
 
 /** Events after the cursor for every organization; organizations without a cursor start at their end. */

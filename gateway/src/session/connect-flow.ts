@@ -3,7 +3,7 @@ import type { Admission, UpgradeRequest } from '../admission/admission.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { parseResume, queryParameter, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
-import type { ConnectDecision } from '../transport/public-server.js';
+import type { ConnectDecision } from './connect-decision.js';
 import { readCatchUp, stillCovered, type CatchUp } from './catch-up.js';
 import type { ConnectionManager, FeedInterest } from './connection-manager.js';
 

@@ -1,5 +1,6 @@
 import * as uws from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { PortInUseError } from './port-in-use-error.js';
 
 /**
  * uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT: bind without SO_REUSEPORT. By default uWS shares a port
@@ -8,10 +9,6 @@ import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
  */
 const LISTEN_EXCLUSIVE_PORT = 1;
 
-/** The port is held by another socket; start-up stops with this message. */
-export class PortInUseError extends Error {
-  override readonly name = 'PortInUseError';
-}
 
 export interface Listening {
   readonly socket: us_listen_socket;

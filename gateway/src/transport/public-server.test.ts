@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../metrics/metrics.js';
 import { ConnectionManager, type FeedInterest } from '../session/connection-manager.js';
 import { createHandlerFaults } from './handler-faults.js';
-import { createPublicServer, type ConnectDecision, type PublicRoute, type PublicServer } from './public-server.js';
+import type { HttpRoute } from '../http/http-exchange.js';
+import type { ConnectDecision } from '../session/connect-decision.js';
+import { createPublicServer, type PublicServer } from './public-server.js';
 
 const feeds: FeedInterest = {
   acquire: async () => undefined,
@@ -25,7 +27,7 @@ describe('public server: unexpected exceptions', () => {
   let stop: (() => void) | undefined;
   afterEach(() => stop?.());
 
-  async function serve(connect: () => Promise<ConnectDecision>, routes: PublicRoute[] = []): Promise<{ server: PublicServer; port: number; metrics: ReturnType<typeof createMetrics> }> {
+  async function serve(connect: () => Promise<ConnectDecision>, routes: HttpRoute[] = []): Promise<{ server: PublicServer; port: number; metrics: ReturnType<typeof createMetrics> }> {
     const logger = pino({ level: 'silent' });
     const metrics = createMetrics({ collectDefaults: false });
     const manager = new ConnectionManager(managerOptions, metrics, logger, feeds);

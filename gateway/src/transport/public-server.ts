@@ -1,26 +1,18 @@
 import * as uws from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { UpgradeRequest } from '../admission/admission.js';
+import { admissionRequestOf } from '../admission/admission-request.js';
+import { replyError, type HttpRoute } from '../http/http-exchange.js';
 import { CloseCode } from '../protocol/close-codes.js';
+import type { ConnectDecision } from '../session/connect-decision.js';
 import type { ConnectionManager } from '../session/connection-manager.js';
 import type { Session } from '../session/session.js';
-import type { SocketPort, TopicBroadcaster } from '../session/socket-port.js';
+import type { TopicBroadcaster } from '../session/socket-port.js';
 import type { HandlerFaults } from './handler-faults.js';
+import { admitExchange, serveRoutes } from './http-routes.js';
 import { listenExclusive } from './listen.js';
-import { DeferredResponse, replyError } from './http-reply.js';
 import { UwsSocket } from './uws-socket.js';
-
-/** The outcome of the checks and preparations in front of an upgrade. */
-export type ConnectDecision =
-  | { readonly ok: false; readonly status: number; readonly error: string; readonly message: string }
-  | {
-    readonly ok: true;
-    /** Called synchronously inside the upgrade: registers the socket and makes it live. */
-    open(socket: SocketPort): Session;
-    /** The client went away before the upgrade: undo the preparations. */
-    cancel(): void;
-  };
 
 interface UserData {
   /** Dropped once the socket is open: it holds the catch-up frames and the admission's closures. */
@@ -28,13 +20,6 @@ interface UserData {
   session: Session | undefined;
   /** A frame was dropped for backpressure; the slow-consumer close is scheduled. */
   dropping: boolean;
-}
-
-/** A handler for an extra HTTP route on the public port (dev publish, polling, demo). */
-export interface PublicRoute {
-  readonly method: 'get' | 'post' | 'options';
-  readonly pattern: string;
-  readonly handle: (res: HttpResponse, req: HttpRequest) => void;
 }
 
 export interface PublicServerOptions {
@@ -47,7 +32,8 @@ export interface PublicServerOptions {
   readonly manager: ConnectionManager;
   readonly logger: Logger;
   readonly faults: HandlerFaults;
-  readonly routes?: readonly PublicRoute[];
+  /** Extra HTTP routes on the public port (polling, dev publish). */
+  readonly routes?: readonly HttpRoute[];
 }
 
 export interface PublicServer {
@@ -85,42 +71,40 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
     idleTimeout: Math.ceil((options.heartbeatTimeoutMs + 8_000) / 1000 / 4) * 4,
     sendPingsAutomatically: false,
 
-    upgrade: (res, req, context) => faults.run('upgrade', () => {
-      const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      const request: UpgradeRequest = {
-        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-        forwardedFor: req.getHeader('x-forwarded-for') || undefined,
-        origin: req.getHeader('origin') || undefined,
-        authorization: req.getHeader('authorization'),
-        query: req.getQuery() ?? '',
-        connection: req.getHeader('connection'),
-      };
-      const deferred = new DeferredResponse(res);
-      pending += 1;
-      options.connect(request, pending).then(
-        (decision) => {
-          pending -= 1;
-          if (!decision.ok) {
-            deferred.error(decision.status, decision.error, decision.message, decision.status === 503 || decision.status === 429 ? { 'retry-after': '1' } : {});
-            return;
-          }
-          if (deferred.isAborted) {
-            decision.cancel();
-            return;
-          }
-          deferred.upgrade((r) => r.upgrade<UserData>({ decision, session: undefined, dropping: false }, key, protocol, extensions, context));
-        },
-        (error: unknown) => {
-          pending -= 1;
-          faults.report('upgrade', error);
-          deferred.error(500, 'internal', 'internal error');
-        },
-      );
-    }, () => DeferredResponse.of(res).error(500, 'internal', 'internal error')),
+    upgrade: (res, req, context) => {
+      let exchange: ReturnType<typeof admitExchange>;
+      faults.run('upgrade', () => {
+        exchange = admitExchange(res, req);
+        if (exchange === undefined) return;
+        const upgrading = exchange;
+        const key = upgrading.header('sec-websocket-key') ?? '';
+        const protocol = upgrading.header('sec-websocket-protocol') ?? '';
+        const extensions = upgrading.header('sec-websocket-extensions') ?? '';
+        pending += 1;
+        options.connect(admissionRequestOf(upgrading), pending).then(
+          (decision) => {
+            pending -= 1;
+            if (!decision.ok) {
+              replyError(upgrading, decision.status, decision.error, decision.message, decision.status === 503 || decision.status === 429 ? { 'retry-after': '1' } : {});
+            } else if (upgrading.settled) {
+              decision.cancel();
+            } else {
+              upgrading.upgrade<UserData>({ decision, session: undefined, dropping: false }, key, protocol, extensions, context);
+            }
+          },
+          (error: unknown) => {
+            pending -= 1;
+            faults.report('upgrade', error);
+            replyError(upgrading, 500, 'internal', 'internal error');
+          },
+        );
+      }, () => {
+        if (exchange !== undefined) replyError(exchange, 500, 'internal', 'internal error');
+        else res.cork(() => res.writeStatus('500 Internal Server Error').end('{"error":"internal","message":"internal error"}'));
+      });
+    },
 
-    // The upgrade above is not corked (see DeferredResponse.upgrade), so the frames the session sends
+    // The upgrade above is not corked (see UwsExchange.upgrade), so the frames the session sends
     // on open are corked here, on the WebSocket: one write for all of them.
     open: (ws) => {
       const data = ws.getUserData();
@@ -175,11 +159,12 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
   });
 
   // uWS hands a GET without `Upgrade: websocket` on to the next handler of the pattern: this one.
-  app.get('/api/ws', (res) => replyError(res, 400, 'invalid_request', 'this endpoint needs a WebSocket handshake (Upgrade: websocket); long-poll at /api/poll'));
-  for (const route of options.routes ?? []) {
-    app[route.method](route.pattern, (res, req) => faults.run('http', () => route.handle(res, req), () => DeferredResponse.of(res).error(500, 'internal', 'internal error')));
-  }
-  app.any('/*', (res) => replyError(res, 404, 'not_found', 'no such endpoint'));
+  const plainGet: HttpRoute = {
+    method: 'get',
+    pattern: '/api/ws',
+    handle: (exchange) => replyError(exchange, 400, 'invalid_request', 'this endpoint needs a WebSocket handshake (Upgrade: websocket); long-poll at /api/poll'),
+  };
+  serveRoutes(app, [plainGet, ...(options.routes ?? [])], faults, 'no such endpoint');
 
   return {
     broadcaster: {
