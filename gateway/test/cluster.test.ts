@@ -3,7 +3,7 @@ import { startGateway, token, type RunningGateway } from './helpers/gateway.js';
 import { metricValue, startPods, type Pods } from './helpers/pods.js';
 import { ResumingClient } from './helpers/resuming-client.js';
 import { waitFor } from './helpers/wait.js';
-import { TestClient } from './helpers/ws-client.js';
+import { TestClient, expectRefused } from './helpers/ws-client.js';
 
 const ADMIN_TOKEN = 'admin-token-0123456789-0123456789-abc';
 
@@ -185,6 +185,19 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
     expect(response.status).toBe(202);
     const codes = await Promise.all(clients.map((cl) => cl.waitForClose(1_000)));
     expect(codes).toEqual([4403, 4403, 4403]);
+  });
+
+  it('serves organization ids longer than a routing key (256 characters, 512 UTF-8 bytes) like any other', async () => {
+    const [a, b] = cluster.pods as [RunningGateway, RunningGateway];
+    const long = 'é'.repeat(256);
+    const other = `#${'é'.repeat(255)}`;
+    const clients = [await TestClient.established(a.wsUrl, await token('lena', [long])), await TestClient.established(b.wsUrl, await token('omar', [other]))];
+    await cluster.publisher.tasks([{ organizationId: long, data: { n: 1 } }, { organizationId: other, data: { n: 2 } }, { organizationId: long, data: { n: 3 } }]);
+    const [lena, omar] = await Promise.all([clients[0]!.waitForCount(undefined, 2), clients[1]!.waitForCount(undefined, 1)]);
+    expect(lena.map((e) => e.data)).toEqual([{ n: 1 }, { n: 3 }]);
+    expect(omar.map((e) => e.data)).toEqual([{ n: 2 }]);
+    await Promise.all(clients.map((c) => c.close()));
+    expect(await expectRefused(a.wsUrl, { token: await token('lena', ['x'.repeat(257)]) })).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
   });
 
   it('has no admin endpoint at all without ADMIN_TOKEN', async () => {

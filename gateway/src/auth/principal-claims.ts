@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
 import { AuthError } from './auth-error.js';
 import type { Principal } from './principal.js';
+import { MAX_ORGANIZATION_ID_LENGTH } from '../protocol/frames.js';
 
 /**
  * Builds the principal from a verified claims set (`exp` already checked by jose). `sub` must be a
@@ -17,7 +18,7 @@ export function principalFromClaims(claims: JWTPayload, orgClaim: string): Princ
   const orgName = Object.hasOwn(claims, orgClaim) ? orgClaim : fallback;
   return {
     userId: sub,
-    organizations: stringList(Object.hasOwn(claims, orgName) ? claims[orgName] : undefined, orgName),
+    organizations: organizationList(Object.hasOwn(claims, orgName) ? claims[orgName] : undefined, orgName),
     issuedAtMs: iat === undefined ? undefined : iat * 1000,
     expiresAtMs: exp * 1000,
     scopes: typeof scope === 'string' ? unique(scope.split(/\s+/).filter((s) => s.length > 0)) : stringList(scope, 'scope'),
@@ -32,6 +33,13 @@ export const MAX_TIME_SECONDS = 8.64e12;
 
 function isTimeSeconds(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_TIME_SECONDS;
+}
+
+/** Like stringList, each id at most MAX_ORGANIZATION_ID_LENGTH characters (what publishers may use). */
+function organizationList(value: unknown, claim: string): readonly string[] {
+  const organizations = stringList(value, claim);
+  if (organizations.some((id) => id.length > MAX_ORGANIZATION_ID_LENGTH)) throw refuse(claim, `organization ids of at most ${MAX_ORGANIZATION_ID_LENGTH} characters`);
+  return organizations;
 }
 
 /** Absent → []; one non-empty string or an array of them → deduplicated list; anything else → refused. */

@@ -8,7 +8,7 @@ import { createOrganizationBindings } from './organization-bindings.js';
 import { createResilientAmqp, type AmqpLink, type ResilientAmqpDeps } from './resilient-amqp.js';
 import { publishRoutedFrame } from './routed-frame.js';
 import { createRoutedHandler } from './routed-handler.js';
-import { MAX_ROUTING_KEY_BYTES, canaryRoutingKey, ingestQueueName, isRoutableOrganization, routedExchangeName } from './routing-keys.js';
+import { MAX_ROUTING_KEY_BYTES, canaryRoutingKey, ingestQueueName, organizationRoutingKey, routedExchangeName } from './routing-keys.js';
 
 export type AmqpClusterSourceOptions = NonNullable<Config['amqp']> & {
   readonly podName: string;
@@ -49,7 +49,7 @@ export function createAmqpClusterSource(options: AmqpClusterSourceOptions, deps:
   const ingestMaxLength = positiveInteger('ingestMaxLength', options.ingestMaxLength ?? options.queueMaxLength * 10, 2 ** 31 - 1);
   const bindTimeoutMs = positiveInteger('bindTimeoutMs', options.bindTimeoutMs ?? 10_000, 3_600_000);
   const canaryKey = canaryRoutingKey(options.podName);
-  if (!isRoutableOrganization(canaryKey)) throw new EventSourceOptionsError(`podName makes a canary routing key longer than ${MAX_ROUTING_KEY_BYTES} bytes`);
+  if (Buffer.byteLength(canaryKey, 'utf8') > MAX_ROUTING_KEY_BYTES) throw new EventSourceOptionsError(`podName makes a canary routing key longer than ${MAX_ROUTING_KEY_BYTES} bytes`);
   const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const routedExchange = routedExchangeName(options.exchange);
@@ -74,11 +74,12 @@ export function createAmqpClusterSource(options: AmqpClusterSourceOptions, deps:
     connected: (timeoutMs) => amqp.whenConnected(timeoutMs),
     isLive: (link) => amqp.link() === link,
     bind: async (link, organizationId) => {
-      await link.control.bindQueue(options.queueName, routedExchange, organizationId);
+      await link.control.bindQueue(options.queueName, routedExchange, organizationRoutingKey(organizationId));
     },
     // The canary binding is the readiness path: an organization named like it never removes it.
     unbind: async (link, organizationId) => {
-      if (organizationId !== canaryKey) await link.control.unbindQueue(options.queueName, routedExchange, organizationId);
+      const key = organizationRoutingKey(organizationId);
+      if (key !== canaryKey) await link.control.unbindQueue(options.queueName, routedExchange, key);
     },
   }, { timeoutMs: bindTimeoutMs, now });
 
@@ -104,9 +105,7 @@ export function createAmqpClusterSource(options: AmqpClusterSourceOptions, deps:
 }
 
 function assertRoutable(organizationId: string): void {
-  if (!isRoutableOrganization(organizationId)) {
-    throw new UnroutableOrganizationError(`organization id is empty or longer than ${MAX_ROUTING_KEY_BYTES} UTF-8 bytes`);
-  }
+  if (organizationId === '') throw new UnroutableOrganizationError('organization id is empty');
 }
 
 function positiveInteger(name: string, value: number, max: number): number {

@@ -5,7 +5,6 @@ import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { ClusterSink } from './cluster-source.js';
 import type { InboundMembershipChange, InboundTaskEvent } from './event-source.js';
 import { parseBrokerMessage } from './parse-message.js';
-import { MAX_ROUTING_KEY_BYTES, isRoutableOrganization } from './routing-keys.js';
 import { brokerMessageOf, createDeliverySettler } from './settle-delivery.js';
 
 export interface IngestHandlerOptions {
@@ -42,8 +41,7 @@ interface ChainLink {
 
 /**
  * Settles deliveries of the ingest queue, never throwing:
- * - invalid, or an organization id that cannot be a routing key (over 255 UTF-8 bytes) →
- *   dead-lettered, counted, never sequenced;
+ * - invalid → dead-lettered, counted, never sequenced;
  * - task → `sink.sequenceTask` (history append, the id), then `sink.routeTask`, then acked;
  * - membership → `sink.onIngestMembership(…, dedupeKey)`, then acked.
  *
@@ -171,10 +169,6 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     const parsed = parseBrokerMessage(brokerMessageOf(message, receivedAtMs));
     if (parsed.kind === 'invalid') return settler.deadLetter(channel, message, parsed.reason, parsed.detail);
     if (parsed.kind === 'canary') return settler.deadLetter(channel, message, 'invalid_shape', 'a canary on the ingest queue');
-    const { organizationId } = parsed.kind === 'task' ? parsed.event : parsed.change;
-    if (!isRoutableOrganization(organizationId)) {
-      return settler.deadLetter(channel, message, 'invalid_shape', `organization_id is longer than ${MAX_ROUTING_KEY_BYTES} UTF-8 bytes, the limit of a routing key`);
-    }
     while (inFlight.size >= window || (failing > 0 && inFlight.size > 0)) await Promise.race(inFlight);
     if (!isCurrent()) return undefined;
     const dedupeKey = dedupeKeyOf(message);

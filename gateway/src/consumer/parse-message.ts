@@ -1,10 +1,10 @@
-import { isMembershipEventType, isTaskEventType } from '../protocol/frames.js';
+import { MAX_ORGANIZATION_ID_LENGTH, isMembershipEventType, isTaskEventType } from '../protocol/frames.js';
 import type { DeadLetterReason } from '../metrics/metrics.js';
 import type { InboundMembershipChange, InboundTaskEvent } from './event-source.js';
 import { CANARY_ROUTING_PREFIX } from './routing-keys.js';
 
 /** Longest organization or user id accepted, in UTF-16 code units. */
-export const MAX_ID_LENGTH = 256;
+export const MAX_ID_LENGTH = MAX_ORGANIZATION_ID_LENGTH;
 
 /** Header a publisher may set for a millisecond-precise publish time (the AMQP timestamp has seconds). */
 export const PUBLISHED_AT_HEADER = 'x-published-at-ms';

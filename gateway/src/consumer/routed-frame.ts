@@ -2,16 +2,21 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { RoutedFrame } from './cluster-source.js';
 import { PublishNotConfirmedError } from './event-source-error.js';
 import { PUBLISHED_AT_HEADER, publishedAtHeaderMs, timeHeaderMs } from './parse-message.js';
+import { organizationRoutingKey } from './routing-keys.js';
 
 /** Header of a routed message that carries the frame's history id. */
 export const EVENT_ID_HEADER = 'x-event-id';
+
+/** Header of a routed message that carries the organization id (the routing key may be its hash). */
+export const ORGANIZATION_HEADER = 'x-organization-id';
 
 /** Header of a routed message: when the sequencer published it (ms since the epoch). */
 export const ROUTED_AT_HEADER = 'x-routed-at-ms';
 
 /**
- * The routed exchange's wire format: routing key = organization id, body = the frame as sent to
- * sockets, headers `x-event-id`, `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose:
+ * The routed exchange's wire format: routing key = organizationRoutingKey (the id, or its hash
+ * when long), body = the frame as sent to sockets, headers `x-event-id`, `x-organization-id`,
+ * `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose:
  * the history is the record (the ingest message is acked only after this confirm, which for a
  * transient message comes as soon as it is enqueued, not after a disk sync), and a pod that lost
  * its broker connection re-reads its organizations' history after reconnecting
@@ -20,7 +25,7 @@ export const ROUTED_AT_HEADER = 'x-routed-at-ms';
  * organization, is confirmed too and dropped); rejects when it nacks or the channel closes first.
  */
 export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, frame: RoutedFrame): Promise<void> {
-  const headers: Record<string, unknown> = { [EVENT_ID_HEADER]: frame.id };
+  const headers: Record<string, unknown> = { [EVENT_ID_HEADER]: frame.id, [ORGANIZATION_HEADER]: frame.organizationId };
   if (frame.publishedAtMs !== undefined) headers[PUBLISHED_AT_HEADER] = frame.publishedAtMs;
   if (frame.routedAtMs !== undefined) headers[ROUTED_AT_HEADER] = frame.routedAtMs;
   return new Promise((resolve, reject) => {
@@ -29,7 +34,7 @@ export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, fr
       else reject(new PublishNotConfirmedError('the broker did not confirm a routed frame', { cause: error }));
     };
     try {
-      channel.publish(exchange, frame.organizationId, Buffer.from(frame.frame), { persistent: false, contentType: 'application/json', headers }, confirmed);
+      channel.publish(exchange, organizationRoutingKey(frame.organizationId), Buffer.from(frame.frame), { persistent: false, contentType: 'application/json', headers }, confirmed);
     } catch (error) {
       reject(new PublishNotConfirmedError('could not publish a routed frame (channel closed)', { cause: error }));
     }
@@ -41,8 +46,9 @@ export function routedFrameOf(message: ConsumeMessage): RoutedFrame | undefined 
   const headers = message.properties.headers;
   const id = headers?.[EVENT_ID_HEADER];
   if (typeof id !== 'string' || id === '') return undefined;
+  const organizationId = headers?.[ORGANIZATION_HEADER];
   return {
-    organizationId: message.fields.routingKey,
+    organizationId: typeof organizationId === 'string' && organizationId !== '' ? organizationId : message.fields.routingKey,
     id,
     frame: message.content.toString('utf8'),
     publishedAtMs: publishedAtHeaderMs(headers),

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Routing keys the consumer binds and publishes. The task service's keys are the event types. */
 
 export const CANARY_ROUTING_PREFIX = 'orgcast.canary.';
@@ -28,7 +30,17 @@ export function routedExchangeName(exchange: string): string {
 /** AMQP routing keys are short strings: at most 255 bytes. */
 export const MAX_ROUTING_KEY_BYTES = 255;
 
-/** Whether an organization id can be a routing key of the routed exchange. */
-export function isRoutableOrganization(organizationId: string): boolean {
-  return organizationId !== '' && Buffer.byteLength(organizationId, 'utf8') <= MAX_ROUTING_KEY_BYTES;
+/** Organization ids up to this many UTF-8 bytes are their own routing key. */
+const MAX_VERBATIM_KEY_BYTES = 200;
+const HASHED_PREFIX = '#sha256:';
+
+/**
+ * The routed exchange's routing key of an organization: the id itself when it is at most 200
+ * UTF-8 bytes and does not start with `#`, else `#sha256:` and the SHA-256 of the id (base64url).
+ * Collision-free between the two forms (only hashed keys start with `#`), and among hashed keys as
+ * far as SHA-256 is. Frames carry the id itself in a header, so the key is only for routing.
+ */
+export function organizationRoutingKey(organizationId: string): string {
+  if (!organizationId.startsWith('#') && Buffer.byteLength(organizationId, 'utf8') <= MAX_VERBATIM_KEY_BYTES) return organizationId;
+  return `${HASHED_PREFIX}${createHash('sha256').update(organizationId, 'utf8').digest('base64url')}`;
 }

@@ -1,5 +1,8 @@
 /** Wire frames: JSON text, one envelope keyed by `event_type`. See docs/protocol.md. */
 
+/** Longest organization or user id anywhere (events, tokens), in UTF-16 code units. */
+export const MAX_ORGANIZATION_ID_LENGTH = 256;
+
 export const TASK_EVENT_TYPES = ['task.event.created', 'task.event.updated'] as const;
 export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
 
