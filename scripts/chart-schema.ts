@@ -16,7 +16,7 @@ import { envSchema } from '../gateway/src/config/schema.js';
 export const CHART_MANAGED_ENV = ['PORT', 'MANAGEMENT_PORT', 'POD_NAME', 'POD_NAMESPACE', 'DISCOVERY', 'KUBERNETES_SERVICE', 'POD_DELETION_COST_ENABLED'] as const;
 
 /** Read from the existing Secret named by `secret.name` (values `secret.keys`). */
-export const SECRET_ENV = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'AMQP_URL', 'REDIS_URL'] as const;
+export const SECRET_ENV = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'AMQP_URL', 'REDIS_URL', 'ADMIN_TOKEN'] as const;
 
 export const VALUES_SCHEMA_PATH = join(resolve(fileURLToPath(import.meta.url), '..', '..'), 'charts', 'orgcast', 'values.schema.json');
 
@@ -25,11 +25,17 @@ type JsonSchema = Record<string, unknown>;
 /** JSON-schema properties of `config`: every gateway variable except chart-managed and secret ones. */
 export function configPropertySchemas(): Record<string, JsonSchema> {
   const generated = z.toJSONSchema(envSchema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchema> };
+  const parsed = z.toJSONSchema(envSchema, { io: 'output', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchema> };
   const excluded = new Set<string>([...CHART_MANAGED_ENV, ...SECRET_ENV]);
   const properties: Record<string, JsonSchema> = {};
   for (const name of Object.keys(envSchema.shape).sort()) {
     if (excluded.has(name)) continue;
-    properties[name] = toValuesProperty(generated.properties?.[name] ?? {});
+    const input = generated.properties?.[name] ?? {};
+    // A decimal integer is read from a string (the environment) and checked as a number: the chart
+    // takes the number, with the bounds the gateway checks after parsing.
+    const output = parsed.properties?.[name];
+    const integer = input.type === 'string' && typeof input.pattern === 'string' && output?.type === 'integer';
+    properties[name] = toValuesProperty(integer ? output : input);
   }
   return properties;
 }

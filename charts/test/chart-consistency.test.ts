@@ -54,7 +54,7 @@ describe('chart ↔ gateway consistency', () => {
     [defaults, everything, monitored] = await Promise.all([
       renderChart(),
       renderChart({ valuesFiles: [ALL_FEATURES_VALUES] }),
-      renderChart({ set: { 'metrics.prometheusRule.enabled': 'true', 'metrics.serviceMonitor.enabled': 'true' } }),
+      renderChart({ set: { 'metrics.prometheusRule.enabled': 'true', 'metrics.serviceMonitor.enabled': 'true', 'autoscaling.connections.enabled': 'true' } }),
     ]);
   });
 
@@ -114,9 +114,9 @@ describe('chart ↔ gateway consistency', () => {
 
   it('assumes the gateway\'s MAX_CONNECTIONS default when config leaves it unset', async () => {
     const gatewayDefault = envSchema.shape.MAX_CONNECTIONS.parse(undefined);
-    const stderr = await renderChartError({ set: { 'config.MAX_CONNECTIONS': 'null', 'autoscaling.connections.targetAveragePerPod': String(gatewayDefault) } });
+    const stderr = await renderChartError({ set: { 'config.MAX_CONNECTIONS': 'null', 'autoscaling.connections.enabled': 'true', 'autoscaling.connections.targetAveragePerPod': String(gatewayDefault) } });
     expect(stderr).toContain(`must be below config.MAX_CONNECTIONS (${String(gatewayDefault)})`);
-    await expect(renderChart({ set: { 'config.MAX_CONNECTIONS': 'null', 'autoscaling.connections.targetAveragePerPod': String(gatewayDefault - 1) } })).resolves.toBeDefined();
+    await expect(renderChart({ set: { 'config.MAX_CONNECTIONS': 'null', 'autoscaling.connections.enabled': 'true', 'autoscaling.connections.targetAveragePerPod': String(gatewayDefault - 1) } })).resolves.toBeDefined();
   });
 
   it('reads only metrics the gateway exports (HPA, KEDA, alerts, dashboard)', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { durationSeconds } from './support/duration.js';
-import { ALL_FEATURES_VALUES, findObject, renderChart, type K8sObject } from './support/helm.js';
+import { ALL_FEATURES_VALUES, KUBE_PROMETHEUS_STACK_VALUES, ROUTED, findObject, renderChart, type K8sObject } from './support/helm.js';
 import { schemaProblems, typeProblems } from './support/k8s-validate.js';
 import { DASHBOARD_PATH, readDashboard } from './support/promql.js';
 
@@ -46,18 +46,29 @@ describe('helm template', () => {
   let everything: K8sObject[];
   let headerSticky: K8sObject[];
   let querySticky: K8sObject[];
+  /** Attached to an existing Gateway, as the README's install command does. */
+  let routed: K8sObject[];
+  /** The kube-prometheus-stack options of the README. */
+  let monitoring: K8sObject[];
 
   beforeAll(async () => {
-    [defaults, everything, headerSticky, querySticky] = await Promise.all([
+    [defaults, everything, headerSticky, querySticky, routed, monitoring] = await Promise.all([
       renderChart(),
       renderChart({ valuesFiles: [ALL_FEATURES_VALUES], namespace: 'realtime' }),
-      renderChart({ set: { 'stickiness.type': 'Header', 'stickiness.name': 'X-Orgcast-Key', 'ingress.enabled': 'true' } }),
-      renderChart({ set: { 'ingress.enabled': 'true' } }),
+      renderChart({ set: { 'stickiness.type': 'Header', 'stickiness.name': 'X-Orgcast-Key', 'ingress.enabled': 'true', ...ROUTED } }),
+      renderChart({ set: { 'ingress.enabled': 'true', ...ROUTED } }),
+      renderChart({ set: ROUTED }),
+      renderChart({ valuesFiles: [KUBE_PROMETHEUS_STACK_VALUES] }),
     ]);
   });
 
-  it('renders the default objects, and every optional one when all features are on', () => {
-    expect(kinds(defaults)).toEqual(['BackendTrafficPolicy', 'ConfigMap', 'Deployment', 'HTTPRoute', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount']);
+  it('renders only objects of built-in kinds by default (a plain cluster), and every optional one when all features are on', () => {
+    expect(kinds(defaults)).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount']);
+    for (const object of defaults) expect(object.apiVersion, object.kind).toMatch(/^(v1|apps\/v1|autoscaling\/v2|policy\/v1|rbac\.authorization\.k8s\.io\/v1)$/);
+    expect(kinds(routed)).toEqual(['BackendTrafficPolicy', 'ConfigMap', 'Deployment', 'HTTPRoute', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount']);
+    expect(kinds(monitoring)).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule']) expect(findObject(monitoring, kind).metadata.labels?.release, kind).toBe('kube-prometheus-stack');
+    expect(findObject(monitoring, 'ConfigMap', 'orgcast-dashboard').metadata.labels?.grafana_dashboard).toBe('1');
     expect(kinds(everything)).toEqual([
       'BackendTrafficPolicy', 'ClientTrafficPolicy', 'ConfigMap', 'Deployment', 'Gateway', 'HTTPRoute', 'Ingress', 'NetworkPolicy',
       'PodDisruptionBudget', 'PrometheusRule', 'Role', 'RoleBinding', 'ScaledObject', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor',
@@ -66,13 +77,13 @@ describe('helm template', () => {
   });
 
   it('every rendered object matches its Kubernetes or CRD schema, without unknown fields', async () => {
-    const all = [...defaults, ...everything, ...headerSticky, ...querySticky];
+    const all = [...defaults, ...everything, ...headerSticky, ...querySticky, ...routed, ...monitoring];
     expect(await schemaProblems(all)).toEqual([]);
     expect(typeProblems(all)).toEqual([]);
   });
 
   it('the validators reject an unknown field, a wrong type and a missing required field', async () => {
-    const broken = structuredClone(defaults);
+    const broken = structuredClone(routed);
     const spec = findObject(broken, 'Deployment').spec as unknown as DeploymentSpec & { template: { spec: { containers: (Container & { imagePullPolicyy?: string })[] } } };
     const gateway = spec.template.spec.containers[0];
     if (gateway === undefined) throw new Error('no container');
@@ -155,7 +166,7 @@ describe('helm template', () => {
 
   describe('traffic entry', () => {
     it('exposes only the public port: the management port stays on the headless Service', () => {
-      for (const objects of [defaults, everything]) {
+      for (const objects of [routed, everything]) {
         const publicPorts = (findObject(objects, 'Service', 'orgcast').spec as { ports: ServicePort[] }).ports;
         expect(publicPorts).toEqual([expect.objectContaining({ name: 'http', port: 8081, targetPort: 'http' })]);
         const headless = findObject(objects, 'Service', 'orgcast-headless').spec as { clusterIP: string; ports: ServicePort[] };
@@ -172,8 +183,8 @@ describe('helm template', () => {
     });
 
     it('routes WebSockets and long polls without a request timeout, through an HTTPS listener', () => {
-      const route = findObject(defaults, 'HTTPRoute').spec as { parentRefs: { sectionName?: string }[]; rules: { matches: { path: { value: string } }[]; timeouts: { request: string } }[] };
-      expect(route.parentRefs).toEqual([{ name: 'orgcast', sectionName: 'https' }]);
+      const route = findObject(routed, 'HTTPRoute').spec as { parentRefs: { sectionName?: string }[]; rules: { matches: { path: { value: string } }[]; timeouts: { request: string } }[] };
+      expect(route.parentRefs).toEqual([{ name: 'public-gateway', sectionName: 'https' }]);
       expect(route.rules[0]?.matches.map((m) => m.path.value)).toEqual(['/api/ws', '/api/poll']);
       const timeout = durationSeconds(route.rules[0]?.timeouts.request ?? '');
       expect(timeout === 0 || timeout >= 3600).toBe(true);
@@ -196,11 +207,11 @@ describe('helm template', () => {
       expect(nginx(headerSticky)).toBe('$http_x_orgcast_key');
       expect(hash(everything)).toEqual({ type: 'ConsistentHash', consistentHash: { type: 'Cookie', cookie: { name: 'orgcast_affinity', ttl: '12h' } } });
       expect(nginx(everything)).toBe('$cookie_orgcast_affinity');
-      expect(at(findObject(defaults, 'BackendTrafficPolicy').spec, 'targetRefs')).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'orgcast' }]);
+      expect(at(findObject(routed, 'BackendTrafficPolicy').spec, 'targetRefs')).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'orgcast' }]);
     });
 
     it('keeps idle WebSockets open for at least an hour at every hop', () => {
-      const backend = findObject(defaults, 'BackendTrafficPolicy').spec;
+      const backend = findObject(routed, 'BackendTrafficPolicy').spec;
       expect(durationSeconds(String(at(backend, 'timeout.http.connectionIdleTimeout')))).toBeGreaterThanOrEqual(3600);
       const client = findObject(everything, 'ClientTrafficPolicy').spec;
       expect(durationSeconds(String(at(client, 'timeout.http.idleTimeout')))).toBeGreaterThanOrEqual(3600);
@@ -213,11 +224,14 @@ describe('helm template', () => {
   });
 
   describe('scaling and availability', () => {
-    it('autoscales on CPU and connections per pod, scaling down slowly', () => {
+    it('autoscales on CPU by default (no custom metrics API needed), optionally on connections per pod, scaling down slowly', async () => {
       const hpa = findObject(defaults, 'HorizontalPodAutoscaler');
       expect(hpa.apiVersion).toBe('autoscaling/v2');
-      expect(at(hpa.spec, 'metrics')).toEqual([
-        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      const cpu = { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } };
+      expect(at(hpa.spec, 'metrics')).toEqual([cpu]);
+      const withConnections = findObject(await renderChart({ set: { 'autoscaling.connections.enabled': 'true' } }), 'HorizontalPodAutoscaler');
+      expect(at(withConnections.spec, 'metrics')).toEqual([
+        cpu,
         { type: 'Pods', pods: { metric: { name: 'orgcast_connections' }, target: { type: 'AverageValue', averageValue: '20000' } } },
       ]);
       expect(Number(at(hpa.spec, 'behavior.scaleDown.stabilizationWindowSeconds'))).toBeGreaterThanOrEqual(600);

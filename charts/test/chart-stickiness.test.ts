@@ -5,7 +5,7 @@ import { FakePollServer } from '../../client/src/testing/fake-fetch.js';
 import { FakeWebSocketServer } from '../../client/src/testing/fake-websocket.js';
 import { TEST_SECRET, token } from '../../gateway/test/helpers/gateway.js';
 import { startCluster, type Cluster } from '../../gateway/test/harness/cluster.js';
-import { findObject, renderChart, type K8sObject } from './support/helm.js';
+import { ROUTED, findObject, renderChart, type K8sObject } from './support/helm.js';
 
 /**
  * The chart's load balancers hash on `stickiness`; only a key the SDK sends keeps anything sticky.
@@ -13,12 +13,13 @@ import { findObject, renderChart, type K8sObject } from './support/helm.js';
  * upgrade and on every poll, stable across reconnects, and through a real consistent-hashing proxy.
  */
 describe('stickiness: the chart hashes on what the SDK sends', () => {
+  /** With the default stickiness, and the HTTPRoute (+ Envoy Gateway policy) on. */
   let defaults: K8sObject[];
   let withIngress: K8sObject[];
   let key: string;
 
   beforeAll(async () => {
-    [defaults, withIngress] = await Promise.all([renderChart(), renderChart({ set: { 'ingress.enabled': 'true', 'gatewayApi.enabled': 'false', 'envoyGateway.backendTrafficPolicy.enabled': 'false' } })]);
+    [defaults, withIngress] = await Promise.all([renderChart({ set: ROUTED }), renderChart({ set: { 'ingress.enabled': 'true' } })]);
     const hash = findObject(defaults, 'BackendTrafficPolicy').spec as { loadBalancer: { consistentHash: { type: string; queryParams?: { name: string }[] } } };
     expect(hash.loadBalancer.consistentHash.type).toBe('QueryParams');
     key = hash.loadBalancer.consistentHash.queryParams?.[0]?.name ?? '';

@@ -39,6 +39,7 @@ describe('cross-field checks fail the install with one message listing every pro
         'config.DRAIN_WINDOW_MS': '30000',
         'lifecycle.terminationGracePeriodSeconds': '20',
         'secret.name': '',
+        'autoscaling.connections.enabled': 'true',
         'autoscaling.connections.targetAveragePerPod': '60000',
         'ports.management': '8081',
       },
@@ -57,9 +58,8 @@ describe('cross-field checks fail the install with one message listing every pro
   });
 
   it('needs a Gateway for the HTTPRoute and a chart-owned Gateway for the ClientTrafficPolicy', async () => {
-    expect(await renderChartError({ set: { 'gatewayApi.parentRefs': 'null' } })).toContain('gatewayApi.parentRefs is empty');
+    expect(await renderChartError({ set: { 'gatewayApi.enabled': 'true' } })).toContain("gatewayApi.enabled=true needs gatewayApi.parentRefs, the Gateway the HTTPRoute attaches to (e.g. --set 'gatewayApi.parentRefs[0].name=public-gateway' --set 'gatewayApi.parentRefs[0].sectionName=https')");
     expect(await renderChartError({ set: { 'envoyGateway.clientTrafficPolicy.enabled': 'true' } })).toContain('needs gatewayApi.gateway.create=true');
-    expect(await renderChartError({ set: { 'gatewayApi.enabled': 'false' } })).toContain('envoyGateway.backendTrafficPolicy.enabled needs gatewayApi.enabled');
   });
 });
 
@@ -69,6 +69,10 @@ describe('NOTES.txt', () => {
     const notes = stdout.slice(stdout.indexOf('NOTES:'));
     expect(notes).toContain('kubectl -n realtime port-forward service/orgcast 8081:8081');
     expect(notes).toContain('kubectl -n realtime port-forward deployment/orgcast 9091:9091');
+    // The defaults render no public entry, and say so and what to enable.
+    expect(notes).toContain('No public entry is rendered (the default)');
+    expect(notes).toContain('gatewayApi.enabled=true with gatewayApi.parentRefs naming your Gateway');
+    expect(notes).toContain('add open connections per pod with autoscaling.connections.enabled=true');
     expect(notes).toContain('curl http://127.0.0.1:9091/metrics');
     expect(notes).toContain('ws://127.0.0.1:8081/api/ws');
   });

@@ -156,10 +156,7 @@ Cross-field checks that values.schema.json cannot express. Each failure names th
 {{- $errors = append $errors (printf "autoscaling.minReplicas (%v) must not exceed autoscaling.maxReplicas (%v)" .Values.autoscaling.minReplicas .Values.autoscaling.maxReplicas) -}}
 {{- end -}}
 {{- if and .Values.gatewayApi.enabled (empty .Values.gatewayApi.parentRefs) (not .Values.gatewayApi.gateway.create) -}}
-{{- $errors = append $errors "gatewayApi.parentRefs is empty: name the Gateway the HTTPRoute attaches to, or set gatewayApi.gateway.create=true" -}}
-{{- end -}}
-{{- if and .Values.envoyGateway.backendTrafficPolicy.enabled (not .Values.gatewayApi.enabled) -}}
-{{- $errors = append $errors "envoyGateway.backendTrafficPolicy.enabled needs gatewayApi.enabled (it attaches to the chart's HTTPRoute)" -}}
+{{- $errors = append $errors "gatewayApi.enabled=true needs gatewayApi.parentRefs, the Gateway the HTTPRoute attaches to (e.g. --set 'gatewayApi.parentRefs[0].name=public-gateway' --set 'gatewayApi.parentRefs[0].sectionName=https'), or gatewayApi.gateway.create=true" -}}
 {{- end -}}
 {{- if and .Values.envoyGateway.clientTrafficPolicy.enabled (not .Values.gatewayApi.gateway.create) -}}
 {{- $errors = append $errors "envoyGateway.clientTrafficPolicy.enabled needs gatewayApi.gateway.create=true (it attaches to the chart's Gateway)" -}}

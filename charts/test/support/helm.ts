@@ -9,6 +9,14 @@ const run = promisify(execFile);
 export const CHART_DIR = join(REPO_ROOT, 'charts', 'orgcast');
 export const FIXTURES_DIR = join(REPO_ROOT, 'charts', 'test', 'fixtures');
 export const ALL_FEATURES_VALUES = join(FIXTURES_DIR, 'all-features.values.yaml');
+/** The monitoring options the README gives for kube-prometheus-stack. */
+export const KUBE_PROMETHEUS_STACK_VALUES = join(FIXTURES_DIR, 'kube-prometheus-stack.values.yaml');
+/** The README's HTTPRoute attached to an existing Gateway's HTTPS listener (`--set` values). */
+export const ROUTED: Readonly<Record<string, string>> = {
+  'gatewayApi.enabled': 'true',
+  'gatewayApi.parentRefs[0].name': 'public-gateway',
+  'gatewayApi.parentRefs[0].sectionName': 'https',
+};
 
 /** A rendered Kubernetes object, as far as these tests care. */
 export interface K8sObject {
