@@ -3,7 +3,7 @@ import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import type { PodDiscovery } from './pod-discovery.js';
 import { PodRing } from './pod-ring.js';
-import { connectionsToShed } from './rebalance.js';
+import { ShedGovernor } from './rebalance.js';
 
 export interface ClusterMemberOptions {
   readonly podName: string;
@@ -35,11 +35,13 @@ export interface ClusterMember {
 /**
  * This pod's part in the cluster: it heartbeats its presence, keeps the pod ring current, carries
  * out the ring's duties (the owner of a dead pod's name reaps its presence entries), and sheds
- * connections when it holds well above the mean after a scale-out.
+ * connections when it holds well above the mean after a scale-out, for as long as shedding moves
+ * them (ShedGovernor: not behind a balancer that hashes them straight back).
  */
 export function createClusterMember(options: ClusterMemberOptions, deps: ClusterMemberDeps): ClusterMember {
   const { presence, logger, metrics } = deps;
   const ring = new PodRing(options.podName);
+  const governor = new ShedGovernor({ tolerancePercent: options.rebalanceTolerancePercent, maxPerInterval: options.rebalanceMaxPerInterval });
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
 
@@ -59,10 +61,15 @@ export function createClusterMember(options: ClusterMemberOptions, deps: Cluster
     const self = deps.connections();
     const counts = [...pods].map(([pod, count]) => (pod === options.podName ? self : count));
     if (!pods.has(options.podName)) counts.push(self);
-    const excess = connectionsToShed(self, counts, options.rebalanceTolerancePercent, options.rebalanceMaxPerInterval);
-    if (excess > 0) {
-      logger.info({ connections: self, pods: counts.length, shedding: excess }, 'above the cluster mean after a scale-out: shedding connections');
-      deps.shed(excess, options.rebalanceIntervalMs * 0.8);
+    const names = pods.has(options.podName) ? [...pods.keys()] : [...pods.keys(), options.podName];
+    const decision = governor.decide({ self, livePodCounts: counts, livePods: names });
+    if (decision.gaveUp !== undefined) {
+      logger.warn({ connections: self, pods: counts.length, ...decision.gaveUp },
+        'shed connections come back to this pod (the load balancer hashes them here): no more shedding until the set of pods changes');
+    }
+    if (decision.shed > 0) {
+      logger.info({ connections: self, pods: counts.length, shedding: decision.shed }, 'above the cluster mean after a scale-out: shedding connections');
+      deps.shed(decision.shed, options.rebalanceIntervalMs * 0.8);
     }
   }
 
