@@ -3,11 +3,14 @@ import { createClient, type ClientStatus, type OrgcastClient, type TaskEvent } f
 /** The live task board: the browser side of `npm run demo`. */
 
 type Column = 'todo' | 'doing' | 'done';
+/** A task as the task service stores it (client/demo/task-store.ts) and publishes it. */
 interface Task {
   readonly id: string;
   readonly title: string;
   readonly status: Column;
   readonly by?: string;
+  /** Increases with every change: the board keeps the highest it has seen. */
+  readonly version?: number;
 }
 interface DemoUser {
   readonly id: string;
@@ -17,7 +20,6 @@ interface DemoUser {
 interface Session {
   readonly user: DemoUser;
   readonly token: string;
-  readonly publishToken: string;
 }
 
 declare global {
@@ -92,8 +94,18 @@ async function start(userId: string, params: URLSearchParams): Promise<void> {
   client.onStatus((status) => renderStatus(status));
   client.on('task.event.created', (event) => onTask(event, 'created'));
   client.on('task.event.updated', (event) => onTask(event, 'updated'));
-  client.on('resync', (notice) => toast(`Updates of ${notice.organizationId} may have been missed: reload to refetch.`, 'warn'));
+  // Continuity could not be proven (history trimmed, or nothing to resume from): the task
+  // service's state is the truth, so fetch it again.
+  client.on('resync', (notice) => {
+    toast(`Reloading ${notice.organizationId}: some updates may have been missed.`, 'warn');
+    void load(() => session, notice.organizationId);
+  });
   client.on('organization.access.revoked', (frame) => toast(`You left ${frame.data.organization_id}.`, 'warn'));
+
+  // The board's state comes from the task service; live events are applied on top of it (both
+  // carry the task's version, so whichever arrives last, the newer one stays).
+  await Promise.all(session.user.organizations.map((organization) => load(() => session, organization)));
+  document.body.dataset.loaded = 'true';
 
   $<HTMLFormElement>('#create').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -101,8 +113,7 @@ async function start(userId: string, params: URLSearchParams): Promise<void> {
     const data = new FormData(form);
     const title = String(data.get('title') ?? '').trim();
     if (title === '') return;
-    const task: Task = { id: crypto.randomUUID().slice(0, 8), title, status: 'todo', by: session.user.name };
-    publish(session, 'task.event.created', String(data.get('organization')), task).then(() => form.reset(), (error: unknown) => toast(String(error), 'warn'));
+    callTasks(session, 'POST', '/tasks', { organization_id: String(data.get('organization')), title }).then(() => form.reset(), (error: unknown) => toast(String(error), 'warn'));
   });
 
   $('#board').addEventListener('click', (event) => {
@@ -112,17 +123,36 @@ async function start(userId: string, params: URLSearchParams): Promise<void> {
     const task = tasks.get(`${card.dataset.org}/${card.dataset.task}`);
     const next = task === undefined ? undefined : NEXT[task.status];
     if (task === undefined || next === undefined) return;
-    publish(session, 'task.event.updated', card.dataset.org!, { ...task, status: next, by: session.user.name }).catch((error: unknown) => toast(String(error), 'warn'));
+    callTasks(session, 'PATCH', `/tasks/${encodeURIComponent(card.dataset.org!)}/${encodeURIComponent(task.id)}`, { status: next }).catch((error: unknown) => toast(String(error), 'warn'));
   });
 }
 
-async function publish(session: Session, eventType: 'task.event.created' | 'task.event.updated', organizationId: string, task: Task): Promise<void> {
-  const response = await fetch('/api/dev/events', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.publishToken}` },
-    body: JSON.stringify({ event_type: eventType, organization_id: organizationId, data: task }),
+/** The task service (client/demo/task-service.ts), with the user's own token. */
+async function callTasks(session: Session, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(path, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-  if (response.status !== 202) throw new Error(`publish refused: HTTP ${response.status}`);
+  const answer = (await response.json()) as { error?: string };
+  if (!response.ok) throw new Error(`task service: ${answer.error ?? `HTTP ${response.status}`}`);
+  return answer;
+}
+
+/** Loads one organization's tasks from the task service onto the board. */
+async function load(session: () => Session, organization: string): Promise<void> {
+  const { tasks: loaded } = (await callTasks(session(), 'GET', `/tasks?organization=${encodeURIComponent(organization)}`)) as { tasks: unknown[] };
+  for (const task of loaded) if (isTask(task)) apply(organization, task, false);
+}
+
+/** Puts the task on the board unless the board already has a newer version of it. */
+function apply(organization: string, task: Task, highlight = true): boolean {
+  const key = `${organization}/${task.id}`;
+  const known = tasks.get(key);
+  if (known !== undefined && (known.version ?? 0) > (task.version ?? 0)) return false;
+  tasks.set(key, task);
+  renderCard(organization, task, highlight);
+  return true;
 }
 
 function isTask(value: unknown): value is Task {
@@ -138,14 +168,13 @@ function onTask(event: TaskEvent<Task>, kind: 'created' | 'updated'): void {
   if (!isTask(event.data)) return;
   const organization = event.organization_id;
   const task = event.data;
-  tasks.set(`${organization}/${task.id}`, task);
-  renderCard(organization, task);
+  if (!apply(organization, task)) return;
   toast(kind === 'created'
     ? `New task in ${organization}: “${task.title}”${task.by === undefined ? '' : ` (by ${task.by})`}`
     : `“${task.title}” moved to ${task.status}${task.by === undefined ? '' : ` by ${task.by}`}`);
 }
 
-function renderCard(organization: string, task: Task): void {
+function renderCard(organization: string, task: Task, highlight: boolean): void {
   let card = document.querySelector<HTMLLIElement>(`[data-task="${CSS.escape(task.id)}"][data-org="${CSS.escape(organization)}"]`);
   if (card === null) {
     card = document.createElement('li');
@@ -173,8 +202,10 @@ function renderCard(organization: string, task: Task): void {
   }
   card.replaceChildren(title, meta);
   card.classList.remove('fresh');
-  void card.offsetWidth; // restart the highlight animation
-  card.classList.add('fresh');
+  if (highlight) {
+    void card.offsetWidth; // restart the highlight animation
+    card.classList.add('fresh');
+  }
   $(`[data-column="${task.status}"] ol`).prepend(card);
 }
 

@@ -5,9 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import { pino } from 'pino';
+import { createAmqpDevPublish } from '../../gateway/src/dev/amqp-dev-publish.js';
 import { DEMO_USERS } from './demo-users.js';
 import { spawnGatewayChild, type GatewayChild } from './gateway-child.js';
 import { GatewayProxy } from './proxy.js';
+import { createTaskService, type TaskEventPublisher } from './task-service.js';
+import { TaskStore, type Column, type Task } from './task-store.js';
 import { transpileFile } from './transpile.js';
 
 const DEMO_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -15,7 +19,11 @@ const SDK_DIR = fileURLToPath(new URL('../src/', import.meta.url));
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/favicon.svg': { file: 'favicon.svg', type: 'image/svg+xml' },
+  '/favicon.ico': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
+/** Where the task service keeps its tasks unless told otherwise (kept across restarts). */
+export const DEFAULT_TASKS_FILE = '.orgcast-dev/demo-tasks.json';
 const PUBLISHER = 'demo-task-service';
 
 export interface DemoOptions {
@@ -26,6 +34,14 @@ export interface DemoOptions {
   readonly gatewayEnv?: Record<string, string>;
   /** Gateway log lines (JSON). Default: dropped. */
   readonly onGatewayLog?: (line: string) => void;
+  /** The task service's file. Default DEFAULT_TASKS_FILE. */
+  readonly tasksFile?: string;
+  /**
+   * Connected mode: the gateway runs against this RabbitMQ and Redis, and the task service
+   * publishes its events to the exchange (`AMQP_EXCHANGE`, default "tasks") as a real service does.
+   * Without it both run embedded: the task service publishes through the gateway's dev endpoint.
+   */
+  readonly connected?: { readonly amqpUrl: string; readonly redisUrl: string; readonly exchange?: string };
 }
 
 export interface Demo {
@@ -35,20 +51,30 @@ export interface Demo {
   readonly gatewayUrl: string;
   /** Mints a token the way the page gets one. */
   token(userId: string, scopes?: readonly string[]): Promise<string>;
-  /** Publishes through the gateway's dev endpoint, as the page's form does. */
+  /** Publishes a raw event through the gateway's dev endpoint (embedded mode), bypassing the task service. */
   publish(eventType: 'task.event.created' | 'task.event.updated', organizationId: string, data: unknown): Promise<void>;
+  /** The task service's HTTP API as a demo user calls it (the page's form and buttons do the same). */
+  createTask(userId: string, organizationId: string, title: string): Promise<Task>;
+  moveTask(userId: string, organizationId: string, taskId: string, status: Column): Promise<Task>;
+  /** `embedded` or `connected`. */
+  readonly mode: 'embedded' | 'connected';
   stop(): Promise<void>;
 }
 
 /**
- * The live task board: an embedded gateway (a child process with a fresh HS256 secret) behind a
- * small server that serves the page, transpiles the SDK and the page's TypeScript on the fly, mints
- * development tokens for the demo users, and proxies `/api/*` to the gateway.
+ * The live task board: a gateway (a child process with a fresh HS256 secret; embedded, or against
+ * RabbitMQ and Redis with `connected`) and a task service behind a small server that serves the
+ * page, transpiles the SDK and the page's TypeScript on the fly, mints development tokens for the
+ * demo users, answers `/tasks` (the task service) and proxies `/api/*` to the gateway.
  */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const host = options.host ?? '127.0.0.1';
   const secret = new TextEncoder().encode(randomBytes(32).toString('base64url'));
-  const gateway: GatewayChild = await spawnGatewayChild({ JWT_SECRET: new TextDecoder().decode(secret), ...options.gatewayEnv }, options.onGatewayLog ?? (() => undefined));
+  const store = await TaskStore.open(options.tasksFile ?? DEFAULT_TASKS_FILE);
+  const connected = options.connected;
+  const exchange = connected?.exchange ?? 'tasks';
+  const brokerEnv: Record<string, string> = connected === undefined ? {} : { AMQP_URL: connected.amqpUrl, REDIS_URL: connected.redisUrl, AMQP_EXCHANGE: exchange };
+  const gateway: GatewayChild = await spawnGatewayChild({ JWT_SECRET: new TextDecoder().decode(secret), ...brokerEnv, ...options.gatewayEnv }, options.onGatewayLog ?? (() => undefined));
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   const proxy = new GatewayProxy('127.0.0.1', gateway.port);
 
@@ -59,6 +85,21 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(secret);
+
+  const devPublish = async (eventType: 'task.event.created' | 'task.event.updated', organizationId: string, data: unknown): Promise<void> => {
+    const response = await fetch(`${gatewayUrl}/api/dev/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await mint(PUBLISHER, [], ['events:publish'])}` },
+      body: JSON.stringify({ event_type: eventType, organization_id: organizationId, data }),
+    });
+    if (response.status !== 202) throw new Error(`publish refused with HTTP ${response.status}: ${await response.text()}`);
+  };
+  // Connected: to the topic exchange with a publisher confirm, exactly as the publisher contract says.
+  const amqp = connected === undefined ? undefined : createAmqpDevPublish({ url: connected.amqpUrl, exchange }, pino({ level: 'warn' }));
+  const publishTask: TaskEventPublisher = amqp === undefined
+    ? (eventType, organizationId, task) => devPublish(eventType, organizationId, task)
+    : (eventType, organizationId, task) => amqp.publish({ eventType, organizationId, data: task });
+  const tasks = createTaskService({ store, secret, publish: publishTask });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -73,6 +114,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       proxy.http(req, res);
       return;
     }
+    if (await tasks.handle(req, res)) return;
     if (req.method !== 'GET') {
       send(res, 405, 'text/plain', 'method not allowed');
       return;
@@ -87,8 +129,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         send(res, 404, 'application/json', '{"error":"no such demo user"}');
         return;
       }
-      const [token, publishToken] = await Promise.all([mint(user.id, user.organizations), mint(PUBLISHER, [], ['events:publish'])]);
-      send(res, 200, 'application/json', JSON.stringify({ user, token, publishToken }));
+      send(res, 200, 'application/json', JSON.stringify({ user, token: await mint(user.id, user.organizations), mode: connected === undefined ? 'embedded' : 'connected' }));
       return;
     }
     const page = STATIC[url.pathname];
@@ -127,24 +168,33 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     throw error;
   }
   const { port } = server.address() as AddressInfo;
+  const pageUrl = `http://${host}:${port}/`;
   let stopping: Promise<void> | undefined;
+  const userToken = (userId: string, scopes: readonly string[] = []): Promise<string> => mint(userId, DEMO_USERS.find((u) => u.id === userId)?.organizations ?? [], scopes);
+  const callTasks = async (userId: string, method: string, path: string, body: unknown): Promise<Task> => {
+    const response = await fetch(new URL(path, pageUrl), {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await userToken(userId)}` },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { task?: Task; error?: string };
+    if (!response.ok || answer.task === undefined) throw new Error(`task service answered ${response.status}: ${answer.error ?? ''}`);
+    return answer.task;
+  };
 
   return {
-    url: `http://${host}:${port}/`,
+    url: pageUrl,
     gatewayUrl,
-    token: (userId, scopes = []) => mint(userId, DEMO_USERS.find((u) => u.id === userId)?.organizations ?? [], scopes),
-    async publish(eventType, organizationId, data) {
-      const response = await fetch(`${gatewayUrl}/api/dev/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await mint(PUBLISHER, [], ['events:publish'])}` },
-        body: JSON.stringify({ event_type: eventType, organization_id: organizationId, data }),
-      });
-      if (response.status !== 202) throw new Error(`publish refused with HTTP ${response.status}: ${await response.text()}`);
-    },
+    mode: connected === undefined ? 'embedded' : 'connected',
+    token: userToken,
+    publish: devPublish,
+    createTask: (userId, organizationId, title) => callTasks(userId, 'POST', '/tasks', { organization_id: organizationId, title }),
+    moveTask: (userId, organizationId, taskId, status) => callTasks(userId, 'PATCH', `/tasks/${encodeURIComponent(organizationId)}/${encodeURIComponent(taskId)}`, { status }),
     stop: () => (stopping ??= (async () => {
       proxy.closeAll();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
+      await amqp?.close();
       await gateway.stop();
     })()),
   };
