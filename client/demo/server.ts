@@ -5,8 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { pino } from 'pino';
-import { createAmqpDevPublish } from '../../gateway/src/dev/amqp-dev-publish.js';
+import { createAmqpTaskPublisher } from '../../gateway/src/tools/task-events.js';
 import { DEMO_USERS } from './demo-users.js';
 import { spawnGatewayChild, type GatewayChild } from './gateway-child.js';
 import { GatewayProxy } from './proxy.js';
@@ -95,7 +94,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (response.status !== 202) throw new Error(`publish refused with HTTP ${response.status}: ${await response.text()}`);
   };
   // Connected: to the topic exchange with a publisher confirm, exactly as the publisher contract says.
-  const amqp = connected === undefined ? undefined : createAmqpDevPublish({ url: connected.amqpUrl, exchange }, pino({ level: 'warn' }));
+  const amqp = connected === undefined ? undefined : createAmqpTaskPublisher({ url: connected.amqpUrl, exchange });
   const publishTask: TaskEventPublisher = amqp === undefined
     ? (eventType, organizationId, task) => devPublish(eventType, organizationId, task)
     : (eventType, organizationId, task) => amqp.publish({ eventType, organizationId, data: task });

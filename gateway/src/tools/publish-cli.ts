@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { createAmqpDevPublish } from '../dev/amqp-dev-publish.js';
-import { parseDevMessage, type DevPublishMessage } from '../dev/dev-publish-route.js';
 import { loadOrCreateDevSecret, mintDevToken } from './dev-token.js';
+import { createAmqpTaskPublisher, parseTaskServiceEvent, type TaskServiceEvent } from './task-events.js';
 
 const USAGE = `usage: npm run -s publish -- --org <id> [--type <event type>] [--data <json>] [--user <id>] [--url <gateway url>]
 
@@ -30,7 +28,7 @@ class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-function parse(argv: readonly string[], env: NodeJS.ProcessEnv): { message: DevPublishMessage; url: string } | undefined {
+function parse(argv: readonly string[], env: NodeJS.ProcessEnv): { message: TaskServiceEvent; url: string } | undefined {
   let values;
   try {
     ({ values } = parseArgs({
@@ -55,8 +53,7 @@ function parse(argv: readonly string[], env: NodeJS.ProcessEnv): { message: DevP
   } catch (error) {
     throw new UsageError('--data must be valid JSON', { cause: error });
   }
-  const body = { event_type: values.type, organization_id: values.org, user_id: values.user, data };
-  const message = parseDevMessage(Buffer.from(JSON.stringify(body)));
+  const message = parseTaskServiceEvent({ eventType: values.type, organizationId: values.org, userId: values.user, data });
   if (typeof message === 'string') throw new UsageError(message);
   return { message, url: values.url };
 }
@@ -76,7 +73,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const amqpUrl = env.AMQP_URL?.trim();
   if (amqpUrl !== undefined && amqpUrl !== '') {
-    const publisher = createAmqpDevPublish({ url: amqpUrl, exchange: env.AMQP_EXCHANGE?.trim() || 'tasks' }, pino({ level: 'warn' }, pino.destination(2)));
+    const publisher = createAmqpTaskPublisher({ url: amqpUrl, exchange: env.AMQP_EXCHANGE?.trim() || 'tasks' });
     try {
       await publisher.publish(request.message);
     } finally {
