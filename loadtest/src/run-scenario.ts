@@ -54,7 +54,7 @@ export async function runScenario(settings: RunSettings, options: { command: str
     options: { ...settings, runId },
     cases,
     comparisons,
-    targetsChecked: checkGoals(settings.scenario, cases, comparisons),
+    targetsChecked: checkGoals(settings.scenario, cases, comparisons, settings),
   };
   const files = await writeResults(settings.outDir, result);
   return { result, files };

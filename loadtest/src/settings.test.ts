@@ -21,6 +21,16 @@ describe('parseSettings', () => {
     expect(s.gatewayEnv).toEqual({ A: '1', B: 'x=y' });
   });
 
+  it('derives the members default from --connections (a small fan-out run works as typed)', () => {
+    expect(parseSettings(['fanout', '--connections', '200'])!.members).toEqual([10, 100]);
+    expect(parseSettings(['fanout', '--connections', '5'])!.members).toEqual([5]);
+    expect(parseSettings(['fanout', '--connections', '1000'])!.members).toEqual([10, 100, 1000]);
+    expect(parseSettings(['latency', '--connections', '50'])!.members).toEqual([50]);
+    expect(parseSettings(['storm', '--connections', '2000'])!.members).toEqual([100]);
+    // An explicit value that cannot fit is still refused.
+    expect(() => parseSettings(['fanout', '--connections', '200', '--members', '1000'])).toThrow(/--members 1000 exceeds --connections 200/);
+  });
+
   it('refuses bad input with a usage error', () => {
     for (const argv of [[], ['nope'], ['idle', '--connections', '0'], ['idle', '--connections', '1000000'], ['fanout', '--members', '5000'],
       ['idle', '--targets', 'nats'], ['idle', '--rate', '1', '--deliveries-per-second', '2'], ['idle', '--gateway-env', 'X'], ['idle', '--bogus'], ['idle', 'extra']]) {

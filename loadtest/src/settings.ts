@@ -61,7 +61,8 @@ scenarios: ${SCENARIOS.join(', ')}
 
 options (defaults are small: a shared machine):
   --connections N          virtual clients (2000)
-  --members LIST           members per organization (fanout: 10,100,1000; others: 100)
+  --members LIST           members per organization (fanout: 10,100,1000; others: 100; sizes
+                           above --connections are left out of the default)
   --orgs-per-user K        organizations per user (1)
   --duration S             publish/hold seconds (10)
   --rate N                 events published per second (0 = as fast as possible)
@@ -148,7 +149,9 @@ export function parseSettings(argv: readonly string[]): RunSettings | undefined 
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
   const name = scenario as ScenarioName;
   const connections = positiveInt('connections', values.connections, 2_000, 1, MAX_CONNECTIONS);
-  const members = (values.members ?? (name === 'fanout' ? '10,100,1000' : '100')).split(',').map((m) => positiveInt('members', m.trim(), 1));
+  const members = values.members === undefined
+    ? defaultMembers(name, connections)
+    : values.members.split(',').map((m) => positiveInt('members', m.trim(), 1));
   const tooBig = members.find((m) => m > connections);
   if (tooBig !== undefined) throw new UsageError(`--members ${tooBig} exceeds --connections ${connections}`);
   const gatewayEnv: Record<string, string> = {};
@@ -188,6 +191,16 @@ export function parseSettings(argv: readonly string[]): RunSettings | undefined 
     profileDir: values['cpu-prof'],
     tokenInQuery: values['token-in-query'] === true,
   };
+}
+
+/**
+ * Members per organization when --members is not given: fanout 10, 100 and 1,000, the others 100,
+ * keeping only the sizes that fit in --connections (all of them, at least one organization).
+ */
+export function defaultMembers(scenario: ScenarioName, connections: number): number[] {
+  const wanted = scenario === 'fanout' ? [10, 100, 1_000] : [100];
+  const fitting = wanted.filter((m) => m <= connections);
+  return fitting.length > 0 ? fitting : [connections];
 }
 
 /** Events per second that give the requested deliveries per second for organizations of `members`. */

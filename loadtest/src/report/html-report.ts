@@ -1,11 +1,12 @@
 import { formatBytes, formatCount, formatMicros, formatRatio } from './format.js';
+import { INDICATIVE_NOTE, verdictText } from './goals.js';
 import type { CaseResult, RunResult } from './result.js';
 import { escapeXml, lineChart, type Series } from './svg.js';
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:24px;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:13px}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.met{color:#17803d}.missed{color:#b42318}
-.charts{display:flex;flex-wrap:wrap;gap:12px}code{background:#f5f5f5;padding:1px 4px}`;
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.met{color:#17803d}.missed{color:#b42318}.indicative{color:#8a6d00}
+.charts{display:grid;grid-template-columns:1fr;gap:16px}.charts svg{width:100%;height:auto;display:block}code{background:#f5f5f5;padding:1px 4px}`;
 
 function row(cells: readonly string[], header = false): string {
   const tag = header ? 'th' : 'td';
@@ -61,7 +62,7 @@ function charts(cases: readonly CaseResult[]): string {
       { name: `${c.target} clients`, points: c.timeline.map((p) => [p.tMs / 1000, p.clientCpuPercent] as const) },
     ]);
     const parts = [
-      latency.length > 0 ? lineChart(latency, { title: 'Latency distribution (publish → receive), cumulative', xLabel: 'latency (log scale)', yLabel: '% of deliveries ≤ latency', logX: true, formatX: formatMicros, formatY: (v) => v.toFixed(0) }) : '',
+      latency.length > 0 ? lineChart(latency, { title: 'Latency distribution (publish → receive), cumulative', xLabel: 'latency (log scale)', yLabel: '% of deliveries ≤ latency', logX: true, yMax: 100, formatX: formatMicros, formatY: (v) => `${v.toFixed(0)}%` }) : '',
       group.some((c) => c.delivery !== undefined) ? lineChart(deliveries, { title: 'Deliveries per second', xLabel: 'seconds', yLabel: 'deliveries/s', formatY: formatCount }) : '',
       lineChart(rss, { title: 'Server RSS', xLabel: 'seconds', yLabel: 'MiB', formatY: (v) => v.toFixed(0) }),
       lineChart(open, { title: 'Open connections', xLabel: 'seconds', yLabel: 'connections', formatY: formatCount }),
@@ -84,8 +85,8 @@ export function renderHtmlReport(result: RunResult): string {
   const goals = result.targetsChecked.length === 0 ? '<p>No issue target is exercised by this scenario at this size.</p>'
     : `<table>${row(['target', 'goal', 'measured', 'verdict'], true)}${result.targetsChecked.map((g) => row([
       escapeXml(g.name), escapeXml(g.target), escapeXml(g.value),
-      g.met === undefined ? 'not exercised' : g.met ? '<span class="met">met</span>' : '<span class="missed">missed</span>',
-    ])).join('')}</table>`;
+      g.met === undefined ? 'not exercised' : `<span class="${g.indicative === true ? 'indicative' : g.met ? 'met' : 'missed'}">${verdictText(g)}</span>`,
+    ])).join('')}</table>${result.targetsChecked.some((g) => g.indicative === true && g.met !== undefined) ? `<p class="indicative">${escapeXml(INDICATIVE_NOTE)}.</p>` : ''}`;
   const comparisons = result.comparisons.length === 0 ? '<p>No baseline in this run.</p>'
     : `<table>${row(['case', 'metric', 'baseline', 'orgcast', 'baseline value', 'ours / baseline'], true)}${result.comparisons.map((c) => row([
       escapeXml(c.label), escapeXml(c.metric), escapeXml(c.baseline), c.ours.toFixed(2), c.theirs.toFixed(2),

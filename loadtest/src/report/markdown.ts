@@ -1,3 +1,4 @@
+import { INDICATIVE_NOTE, verdictText } from './goals.js';
 import { formatBytes, formatCount, formatMicros, formatRatio } from './format.js';
 import type { RunResult } from './result.js';
 
@@ -19,7 +20,8 @@ export function markdownSummary(result: RunResult, files?: { json: string; html:
   }
   if (result.targetsChecked.length > 0) {
     lines.push('', '| target | goal | measured | verdict |', '| --- | --- | --- | --- |');
-    for (const g of result.targetsChecked) lines.push(`| ${g.name} | ${g.target} | ${g.value} | ${g.met === undefined ? 'not exercised' : g.met ? 'met' : '**missed**'} |`);
+    for (const g of result.targetsChecked) lines.push(`| ${g.name} | ${g.target} | ${g.value} | ${g.met === false && g.indicative !== true ? '**missed**' : verdictText(g)} |`);
+    if (result.targetsChecked.some((g) => g.indicative === true && g.met !== undefined)) lines.push('', `*${INDICATIVE_NOTE}.*`);
   }
   const notes = result.cases.flatMap((c) => c.notes.map((n) => `- ${c.target} ${c.label}: ${n}`));
   if (notes.length > 0) lines.push('', ...notes);

@@ -125,5 +125,6 @@ export interface RunResult {
   readonly options: Record<string, unknown>;
   readonly cases: CaseResult[];
   readonly comparisons: Comparison[];
-  readonly targetsChecked: Array<{ readonly name: string; readonly target: string; readonly value: string; readonly met: boolean | undefined }>;
+  /** `indicative`: the run was below the full size the target is set for (report/goals.ts FULL_SIZE). */
+  readonly targetsChecked: Array<{ readonly name: string; readonly target: string; readonly value: string; readonly met: boolean | undefined; readonly indicative?: boolean }>;
 }

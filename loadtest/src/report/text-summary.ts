@@ -1,3 +1,4 @@
+import { INDICATIVE_NOTE, verdictText } from './goals.js';
 import { formatBytes, formatCount, formatMicros, formatRatio } from './format.js';
 import type { RunResult } from './result.js';
 
@@ -29,7 +30,11 @@ export function textSummary(result: RunResult): string {
   }
   if (result.targetsChecked.length > 0) {
     lines.push('targets:');
-    for (const g of result.targetsChecked) lines.push(`  [${g.met === undefined ? ' n/a ' : g.met ? ' met ' : 'MISSED'}] ${g.name}: ${g.value} (goal ${g.target})`);
+    for (const g of result.targetsChecked) {
+      const verdict = g.met === undefined ? ' n/a ' : g.indicative === true ? verdictText(g) : g.met ? ' met ' : 'MISSED';
+      lines.push(`  [${verdict}] ${g.name}: ${g.value} (goal ${g.target})`);
+    }
+    if (result.targetsChecked.some((g) => g.indicative === true && g.met !== undefined)) lines.push(`  ${INDICATIVE_NOTE}`);
   }
   return lines.join('\n');
 }
