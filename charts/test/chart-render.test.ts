@@ -210,6 +210,12 @@ describe('helm template', () => {
       expect(at(findObject(routed, 'BackendTrafficPolicy').spec, 'targetRefs')).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'orgcast' }]);
     });
 
+    it('keeps tokens out of the NGINX Ingress access log (the WebSocket carries ?access_token=) unless asked', async () => {
+      expect(findObject(querySticky, 'Ingress').metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBe('false');
+      const logged = findObject(await renderChart({ set: { 'ingress.enabled': 'true', 'ingress.accessLog': 'true' } }), 'Ingress');
+      expect(logged.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBeUndefined();
+    });
+
     it('keeps idle WebSockets open for at least an hour at every hop', () => {
       const backend = findObject(routed, 'BackendTrafficPolicy').spec;
       expect(durationSeconds(String(at(backend, 'timeout.http.connectionIdleTimeout')))).toBeGreaterThanOrEqual(3600);
