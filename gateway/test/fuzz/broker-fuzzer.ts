@@ -21,6 +21,8 @@ export interface BrokerFuzzStats {
   unpublishable: number;
   /** Cases that named the watcher's organization or user, drawn again. */
   skipped: number;
+  /** Times the broker closed our publishing connection. */
+  reconnects: number;
   byLabel: Map<string, number>;
 }
 
@@ -28,7 +30,7 @@ const BATCH = 10;
 
 /** Publishes random messages to the gateway's exchange, `BATCH` at a time with publisher confirms. */
 export function newBrokerStats(): BrokerFuzzStats {
-  return { published: 0, unpublishable: 0, skipped: 0, byLabel: new Map() };
+  return { published: 0, unpublishable: 0, skipped: 0, reconnects: 0, byLabel: new Map() };
 }
 
 export async function fuzzBroker(options: BrokerFuzzOptions, stats: BrokerFuzzStats = newBrokerStats()): Promise<BrokerFuzzStats> {
@@ -37,7 +39,18 @@ export async function fuzzBroker(options: BrokerFuzzOptions, stats: BrokerFuzzSt
   let channel: ConfirmChannel | undefined;
   const open = async (): Promise<ConfirmChannel> => {
     if (channel !== undefined) return channel;
-    model ??= await connect(options.amqpUrl);
+    if (model === undefined) {
+      const opened = await connect(options.amqpUrl);
+      opened.on('error', () => undefined);
+      opened.on('close', () => {
+        if (model === opened) {
+          model = undefined;
+          channel = undefined;
+          stats.reconnects += 1;
+        }
+      });
+      model = opened;
+    }
     const opened = await model.createConfirmChannel();
     opened.on('error', () => undefined);
     opened.on('close', () => {
@@ -73,12 +86,15 @@ export async function fuzzBroker(options: BrokerFuzzOptions, stats: BrokerFuzzSt
           stats.unpublishable += 1;
         }
       }
-      await ch.waitForConfirms().catch(() => undefined);
+      // A channel the broker closed never confirms: do not wait for it forever.
+      await Promise.race([ch.waitForConfirms().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000))]);
       const due = started + (stats.published / options.perSecond) * 1_000;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
     }
   } finally {
-    await model?.close().catch(() => undefined);
+    const last = model;
+    model = undefined;
+    await last?.close().catch(() => undefined);
   }
   return stats;
 }

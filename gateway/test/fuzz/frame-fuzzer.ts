@@ -107,7 +107,10 @@ export async function runBatch(ws: RawWebSocket, batch: FrameBatch, state: Conne
     }
   }
 
-  if (ws.closeCode === 1011) flag('frames:close-1011', 'the server closed with 1011 (an exception in its handler)');
+  // 1011 is the server's own fault, unless it echoes a client's close frame that carried 1011.
+  const clientClose = stopped?.effect.type === 'closing' ? stopped.item.frames[0]?.payload : undefined;
+  const echoed1011 = clientClose !== undefined && clientClose[0] === 0x03 && clientClose[1] === 0xf3;
+  if (ws.closeCode === 1011 && !echoed1011) flag('frames:close-1011', 'the server closed with 1011 (an exception in its handler)');
   if (ws.protocolProblem !== undefined) flag(`frames:server-frame|${ws.protocolProblem}`, ws.protocolProblem);
   if (ws.strays.length > strays) flag('frames:unexpected-server-frame', `unexpected frame ${ws.strays[strays]}`);
   if (stopped === undefined) {

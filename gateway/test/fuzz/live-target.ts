@@ -126,6 +126,7 @@ export async function startLiveTarget(secret: string, report: (violation: Violat
     metrics: async () => (await fetch(`${managementUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text(),
     ingestBacklog: async () => {
       const model = await connect(vhost.url);
+      model.on('error', () => undefined);
       try {
         const channel = await model.createChannel();
         channel.on('error', () => undefined);

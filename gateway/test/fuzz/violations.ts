@@ -50,17 +50,19 @@ export class Violations {
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Bytes as a JS string literal (UTF-8 when they are, else \xNN escapes), the middle cut beyond `max`. */
+/** Bytes as a JS string literal (the text when they are UTF-8, else \xNN escapes), the middle cut beyond `max`. */
 export function printable(bytes: Uint8Array, max = 1_500): string {
+  let text: string | undefined;
+  try {
+    text = fatalUtf8.decode(bytes);
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    const shown = text.length > max ? `${text.slice(0, Math.floor(max * 0.7))}…(${bytes.byteLength} bytes in all)…${text.slice(-Math.floor(max * 0.2))}` : text;
+    return JSON.stringify(shown);
+  }
+  const escape = (part: Uint8Array): string => [...part].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x22 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
   const cut = bytes.byteLength > max;
-  const head = cut ? bytes.subarray(0, Math.floor(max * 0.7)) : bytes;
-  const tail = cut ? bytes.subarray(bytes.byteLength - Math.floor(max * 0.2)) : undefined;
-  const show = (part: Uint8Array): string => {
-    try {
-      return JSON.stringify(fatalUtf8.decode(part)).slice(1, -1);
-    } catch {
-      return [...part].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x22 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-    }
-  };
-  return `"${show(head)}${tail === undefined ? '' : `…(${bytes.byteLength} bytes in all)…${show(tail)}`}"`;
+  return `"${escape(cut ? bytes.subarray(0, Math.floor(max * 0.7)) : bytes)}${cut ? `…(${bytes.byteLength} bytes in all)…${escape(bytes.subarray(bytes.byteLength - Math.floor(max * 0.2)))}` : ''}"`;
 }
