@@ -78,10 +78,21 @@ describe('client frames and server-initiated closes', () => {
   });
 
   it('closes with 4100 when the token expires', async () => {
-    const gw = await gateway();
+    const gw = await gateway({ JWT_CLOCK_TOLERANCE_SECONDS: '0' });
     const c = await client(gw, 'alice', ['acme'], 2);
     expect(await c.waitForClose(5_000)).toBe(4100);
     expect(c.closeReason).toMatch(/token expired/);
+  });
+
+  it('keeps a connection admitted within the clock tolerance past exp until the tolerance is over (no connect → 4100 loop)', async () => {
+    const gw = await gateway({ JWT_CLOCK_TOLERANCE_SECONDS: '3' });
+    const t = await token('alice', ['acme'], { issuedAt: new Date(Date.now() - 61_000), ttlSeconds: 60 });
+    const c = await TestClient.established(gw.wsUrl, t);
+    const openedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(c.closeCode).toBeUndefined();
+    expect(await c.waitForClose(4_000)).toBe(4100);
+    expect(Date.now() - openedAt).toBeGreaterThan(1_000);
   });
 
   it('closes silent connections with 4001 and keeps the ones that answer pings', async () => {
@@ -96,7 +107,7 @@ describe('client frames and server-initiated closes', () => {
   });
 
   it('disconnects a slow consumer while the others keep receiving everything', async () => {
-    const gw = await gateway({ MAX_BACKPRESSURE_BYTES: '65536' });
+    const gw = await gateway({ MAX_BACKPRESSURE_BYTES: '70000', MAX_EVENT_BYTES: '17000' });
     const publisher = await token('svc', [], { scopes: ['events:publish'] });
     const slow = await client(gw, 'slow', ['acme']);
     const fast = await client(gw, 'fast', ['acme']);

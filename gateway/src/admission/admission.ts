@@ -27,26 +27,25 @@ export interface AdmissionDeps {
   readonly logger: Logger;
   readonly allowedOrigins: readonly string[] | undefined;
   readonly maxConnections: number;
-  readonly maxConnectionsPerUser: number;
   readonly resolveClientAddress: (remoteAddress: string, forwardedFor: string | undefined) => string;
   readonly allowConnect: (clientAddress: string) => boolean;
   /** Live state of the pod, read at decision time. */
   readonly state: {
     isDraining(): boolean;
     connectionCount(): number;
-    connectionsOfUser(userId: string): number;
   };
 }
 
-/**
- * The checks in front of every WebSocket upgrade (and every poll), cheapest first: pod state,
- * per-address rate, origin, token, membership overrides, per-user limit.
- */
+/** A WebSocket upgrade holds a socket; a poll does not (the connection limit does not apply to it). */
 export type AdmissionKind = 'socket' | 'poll';
 
+/**
+ * The checks in front of every WebSocket upgrade (and every poll), cheapest first: pod state,
+ * per-address rate, origin, token, membership overrides. The per-user limit is the connect flow's
+ * slot reservation (atomic across pods), its only check.
+ */
 export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, pending: number, kind?: AdmissionKind) => Promise<Admission> {
-  // `pending` counts the upgrades in flight, this one included. Polls hold no socket: the connection
-  // limits do not apply to them.
+  // `pending` counts the upgrades in flight, this one included.
   const origins = deps.allowedOrigins === undefined ? undefined : new Set(deps.allowedOrigins);
   const refuse = (status: 401 | 403 | 429 | 503, error: string, message: string, reason: RefusalReason): Admission => {
     deps.metrics.connectionsRefused.inc({ reason });
@@ -78,9 +77,6 @@ export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, 
       return refuse(status, status === 503 ? 'auth_unavailable' : 'unauthorized', error.message, status === 503 ? 'auth_unavailable' : 'unauthorized');
     }
     const organizations = await deps.membership.effectiveOrganizations(principal.userId, principal.organizations, principal.issuedAtMs);
-    if (kind === 'socket' && deps.state.connectionsOfUser(principal.userId) >= deps.maxConnectionsPerUser) {
-      return refuse(429, 'too_many_connections', 'this user holds too many connections', 'user_limit');
-    }
     return { ok: true, principal, organizations, clientAddress };
   };
 }

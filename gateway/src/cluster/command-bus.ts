@@ -1,8 +1,13 @@
-import type { InboundMembershipChange } from '../consumer/event-source.js';
+import type { InboundMembershipChange } from '../events/inbound-event.js';
+import { isEventId } from '../history/event-id.js';
 
 /** Commands every pod applies to its own connections. */
 export type ClusterCommand =
-  | { readonly type: 'membership'; readonly change: InboundMembershipChange }
+  /**
+   * `position`: the organization's last history id when the change was sequenced. A member added
+   * receives every event after it; a member removed, every event up to it and none after.
+   */
+  | { readonly type: 'membership'; readonly change: InboundMembershipChange; readonly position: string }
   | { readonly type: 'disconnect_user'; readonly userId: string; readonly reason: string };
 
 /**
@@ -48,8 +53,8 @@ export function parseCommand(text: string): ClusterCommand | undefined {
   if (command.type === 'membership' && command.change !== null && typeof command.change === 'object') {
     const c = command.change as Record<string, unknown>;
     if ((c.eventType === 'organization.member.added' || c.eventType === 'organization.member.removed')
-      && typeof c.organizationId === 'string' && typeof c.userId === 'string' && typeof c.atMs === 'number') {
-      return { type: 'membership', change: { eventType: c.eventType, organizationId: c.organizationId, userId: c.userId, atMs: c.atMs } };
+      && typeof c.organizationId === 'string' && typeof c.userId === 'string' && typeof c.atMs === 'number' && isEventId(command.position)) {
+      return { type: 'membership', change: { eventType: c.eventType, organizationId: c.organizationId, userId: c.userId, atMs: c.atMs }, position: command.position };
     }
   }
   return undefined;

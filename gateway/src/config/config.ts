@@ -74,7 +74,11 @@ export interface Config {
     readonly bufferSize: number;
     readonly bufferMs: number;
     readonly lingerMs: number;
+    /** Every this often, feeds with subscribers are checked against history (0: never). */
+    readonly checkIntervalMs: number;
   };
+  /** Largest event body accepted into the ingest stream; larger ones are dead-lettered. */
+  readonly maxEventBytes: number;
   readonly cluster: {
     readonly presenceTtlMs: number;
     readonly presenceHeartbeatMs: number;
@@ -143,6 +147,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   rule(['HEARTBEAT_INTERVAL_MS', 'HEARTBEAT_TIMEOUT_MS'], () => env.HEARTBEAT_INTERVAL_MS! >= env.HEARTBEAT_TIMEOUT_MS!, 'HEARTBEAT_INTERVAL_MS: must be lower than HEARTBEAT_TIMEOUT_MS');
   rule(['AMQP_RECONNECT_MIN_MS', 'AMQP_RECONNECT_MAX_MS'], () => env.AMQP_RECONNECT_MIN_MS! > env.AMQP_RECONNECT_MAX_MS!, 'AMQP_RECONNECT_MIN_MS: must not exceed AMQP_RECONNECT_MAX_MS');
   rule(['DRAIN_WINDOW_MS', 'SHUTDOWN_TIMEOUT_MS'], () => drainWindowMs + 1_000 > shutdownTimeoutMs, 'DRAIN_WINDOW_MS: must leave at least 1000 ms of SHUTDOWN_TIMEOUT_MS for closing dependencies');
+  rule(['MAX_BACKPRESSURE_BYTES', 'MAX_EVENT_BYTES'], () => env.MAX_BACKPRESSURE_BYTES! < 4 * env.MAX_EVENT_BYTES!, 'MAX_BACKPRESSURE_BYTES: must be at least 4 × MAX_EVENT_BYTES (a replay sends an event only while the socket buffers less than half of it)');
   rule(['MAX_CONNECTIONS_PER_USER', 'MAX_CONNECTIONS'], () => env.MAX_CONNECTIONS_PER_USER! > env.MAX_CONNECTIONS!, 'MAX_CONNECTIONS_PER_USER: must not exceed MAX_CONNECTIONS');
   rule(['POLL_DEFAULT_TIMEOUT_MS', 'POLL_MAX_TIMEOUT_MS'], () => env.POLL_DEFAULT_TIMEOUT_MS! > env.POLL_MAX_TIMEOUT_MS!, 'POLL_DEFAULT_TIMEOUT_MS: must not exceed POLL_MAX_TIMEOUT_MS');
   rule(['PRESENCE_HEARTBEAT_MS', 'PRESENCE_TTL_MS'], () => env.PRESENCE_HEARTBEAT_MS! * 2 > env.PRESENCE_TTL_MS!, 'PRESENCE_HEARTBEAT_MS: must be at most half of PRESENCE_TTL_MS');
@@ -219,7 +224,8 @@ function build(env: Env, derived: { readonly embedded: boolean; readonly hasKey:
       resumeMaxEvents: env.RESUME_MAX_EVENTS,
     },
     poll: { defaultTimeoutMs: env.POLL_DEFAULT_TIMEOUT_MS, maxTimeoutMs: env.POLL_MAX_TIMEOUT_MS },
-    feeds: { bufferSize: env.FEED_BUFFER_SIZE, bufferMs: env.FEED_BUFFER_MS, lingerMs: env.FEED_LINGER_MS },
+    feeds: { bufferSize: env.FEED_BUFFER_SIZE, bufferMs: env.FEED_BUFFER_MS, lingerMs: env.FEED_LINGER_MS, checkIntervalMs: env.FEED_CHECK_INTERVAL_MS },
+    maxEventBytes: env.MAX_EVENT_BYTES,
     cluster: {
       presenceTtlMs: env.PRESENCE_TTL_MS,
       presenceHeartbeatMs: env.PRESENCE_HEARTBEAT_MS,

@@ -79,13 +79,15 @@ export const envSchema = z.object({
 
   HISTORY_MAX_LENGTH: int(1, 10_000_000).default(10_000),
   HISTORY_MAX_AGE_MS: int(1_000, 30 * 86_400_000).default(86_400_000),
-  HISTORY_DEDUPE_TTL_SECONDS: int(10, 7 * 86_400).default(86_400),
+  HISTORY_DEDUPE_TTL_SECONDS: int(10, 7 * 86_400).default(1_800),
   RESUME_MAX_EVENTS: int(1, 1_000_000).default(1_000),
   POLL_DEFAULT_TIMEOUT_MS: int(0, 600_000).default(25_000),
   POLL_MAX_TIMEOUT_MS: int(0, 600_000).default(55_000),
   FEED_BUFFER_SIZE: int(1, 1_000_000).default(256),
   FEED_BUFFER_MS: int(100, 600_000).default(10_000),
   FEED_LINGER_MS: int(0, 3_600_000).default(30_000),
+  FEED_CHECK_INTERVAL_MS: int(0, 3_600_000).default(10_000),
+  MAX_EVENT_BYTES: int(256, 16 * 1024 * 1024).default(64 * 1024),
 
   PRESENCE_TTL_MS: int(1_000, 3_600_000).default(15_000),
   PRESENCE_HEARTBEAT_MS: int(100, 600_000).default(5_000),

@@ -1,7 +1,7 @@
 import type { ChannelModel, Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { EVENT_BINDING_PATTERNS, canaryRoutingKey, ingestQueueName, routedExchangeName } from './routing-keys.js';
-import { assertQueueOrUseExisting, declareExchanges, podQueueOptions, type TopologyOptions } from './topology.js';
+import { EVENT_BINDING_PATTERNS, canaryRoutingKey, ingestQueueName, overflowQueueName, routedExchangeName } from './routing-keys.js';
+import { OVERFLOW_QUEUE_MAX_LENGTH, assertQueueOrUseExisting, declareExchanges, podQueueOptions, type TopologyOptions } from './topology.js';
 
 export interface ClusterTopologyOptions extends TopologyOptions {
   readonly ingestMaxLength: number;
@@ -34,7 +34,8 @@ export function ingestQueueOptions(options: ClusterTopologyOptions): Options.Ass
 /**
  * Declares the cluster path on a short-lived channel (see docs/architecture.md): the exchanges and
  * dead-letter queue (topology.ts); the ingest queue bound to the event types; the direct exchange
- * `<exchange>.routed`; the pod queue (podQueueOptions) bound to it with this pod's canary key.
+ * `<exchange>.routed`; the overflow exchange and queue `<exchange>.overflow`; the pod queue
+ * (podQueueOptions) bound to the routed exchange with this pod's canary key.
  * Organizations are bound by the caller.
  *
  * `fresh` (this process's first connection) deletes the pod queue before declaring it: bindings
@@ -49,6 +50,10 @@ export async function declareClusterTopology(model: ChannelModel, options: Clust
   for (const pattern of EVENT_BINDING_PATTERNS) await channel.bindQueue(ingest, options.exchange, pattern);
   const routed = routedExchangeName(options.exchange);
   await channel.assertExchange(routed, 'direct', { durable: true });
+  const overflow = overflowQueueName(options.exchange);
+  await channel.assertExchange(overflow, 'fanout', { durable: true });
+  channel = await assertQueueOrUseExisting(model, channel, overflow, { durable: true, arguments: { 'x-max-length': OVERFLOW_QUEUE_MAX_LENGTH, 'x-overflow': 'drop-head' } }, logger);
+  await channel.bindQueue(overflow, overflow, '');
   if (fresh) await channel.deleteQueue(options.queueName);
   channel = await assertQueueOrUseExisting(model, channel, options.queueName, podQueueOptions(options), logger);
   await channel.bindQueue(options.queueName, routed, canaryRoutingKey(options.podName));

@@ -24,7 +24,7 @@ describe('parseBrokerMessage: task events', () => {
     }));
     expect(parsed).toEqual({
       kind: 'task',
-      event: { eventType: 'task.event.updated', organizationId: 'org-1', data, publishedAtMs: undefined, messageId: 'm-1' },
+      event: { eventType: 'task.event.updated', organizationId: 'org-1', dataJson: JSON.stringify(data), publishedAtMs: undefined, messageId: 'm-1' },
     });
   });
 
@@ -42,8 +42,19 @@ describe('parseBrokerMessage: task events', () => {
     ['an array', [1, 2]],
     ['false', false],
   ])('accepts data that is %s, and a missing data as null', (_name, data) => {
-    expect(parseBrokerMessage(message({ json: { organization_id: 'o', data } }))).toMatchObject({ kind: 'task', event: { data } });
-    expect(parseBrokerMessage(message({ json: { organization_id: 'o' } }))).toMatchObject({ kind: 'task', event: { data: null } });
+    expect(parseBrokerMessage(message({ json: { organization_id: 'o', data } }))).toMatchObject({ kind: 'task', event: { dataJson: JSON.stringify(data) } });
+    expect(parseBrokerMessage(message({ json: { organization_id: 'o' } }))).toMatchObject({ kind: 'task', event: { dataJson: 'null' } });
+  });
+
+  it('dead-letters data that parses but nests too deeply to serialise (never a retry loop)', () => {
+    const deep = `{"organization_id":"o","data":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    let parsed;
+    try {
+      parsed = parseBrokerMessage({ routingKey: 'task.event.created', body: Buffer.from(deep), headers: {}, timestampSeconds: undefined, messageId: undefined, receivedAtMs: 0 });
+    } catch (error) {
+      throw new Error(`the parser threw instead of refusing: ${String(error)}`);
+    }
+    expect(parsed.kind).toBe('invalid');
   });
 
   it('takes the organization from the header when the body has none, the body winning when both are present', () => {

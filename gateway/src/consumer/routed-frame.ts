@@ -1,5 +1,6 @@
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import type { RoutedFrame } from './cluster-source.js';
+import type { RoutedFrame } from '../events/routed-frame.js';
+import { isEventId } from '../history/event-id.js';
 import { PublishNotConfirmedError } from './event-source-error.js';
 import { PUBLISHED_AT_HEADER, publishedAtHeaderMs, timeHeaderMs } from './parse-message.js';
 import { organizationRoutingKey } from './routing-keys.js';
@@ -10,13 +11,16 @@ export const EVENT_ID_HEADER = 'x-event-id';
 /** Header of a routed message that carries the organization id (the routing key may be its hash). */
 export const ORGANIZATION_HEADER = 'x-organization-id';
 
+/** Header of a routed message: the id of its organization's event before it. */
+export const PREV_HEADER = 'x-prev-id';
+
 /** Header of a routed message: when the sequencer published it (ms since the epoch). */
 export const ROUTED_AT_HEADER = 'x-routed-at-ms';
 
 /**
  * The routed exchange's wire format: routing key = organizationRoutingKey (the id, or its hash
- * when long), body = the frame as sent to sockets, headers `x-event-id`, `x-organization-id`,
- * `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose:
+ * when long), body = the frame as sent to sockets, headers `x-event-id`, `x-prev-id`,
+ * `x-organization-id`, `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose:
  * the history is the record (the ingest message is acked only after this confirm, which for a
  * transient message comes as soon as it is enqueued, not after a disk sync), and a pod that lost
  * its broker connection re-reads its organizations' history after reconnecting
@@ -26,6 +30,7 @@ export const ROUTED_AT_HEADER = 'x-routed-at-ms';
  */
 export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, frame: RoutedFrame): Promise<void> {
   const headers: Record<string, unknown> = { [EVENT_ID_HEADER]: frame.id, [ORGANIZATION_HEADER]: frame.organizationId };
+  if (frame.prev !== undefined) headers[PREV_HEADER] = frame.prev;
   if (frame.publishedAtMs !== undefined) headers[PUBLISHED_AT_HEADER] = frame.publishedAtMs;
   if (frame.routedAtMs !== undefined) headers[ROUTED_AT_HEADER] = frame.routedAtMs;
   return new Promise((resolve, reject) => {
@@ -41,15 +46,20 @@ export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, fr
   });
 }
 
-/** The frame a routed message carries, or undefined when it has no `x-event-id` (not a frame). */
+/**
+ * The frame a routed message carries, or undefined when it has no valid `x-event-id` (not a frame).
+ * Without a valid `x-prev-id` (an entry written before the history kept it) its prev is unknown.
+ */
 export function routedFrameOf(message: ConsumeMessage): RoutedFrame | undefined {
   const headers = message.properties.headers;
   const id = headers?.[EVENT_ID_HEADER];
-  if (typeof id !== 'string' || id === '') return undefined;
+  if (!isEventId(id)) return undefined;
   const organizationId = headers?.[ORGANIZATION_HEADER];
+  const prev = headers?.[PREV_HEADER];
   return {
     organizationId: typeof organizationId === 'string' && organizationId !== '' ? organizationId : message.fields.routingKey,
     id,
+    prev: isEventId(prev) ? prev : undefined,
     frame: message.content.toString('utf8'),
     publishedAtMs: publishedAtHeaderMs(headers),
     routedAtMs: timeHeaderMs(headers, ROUTED_AT_HEADER),

@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import type { ClusterSink } from './cluster-source.js';
+import type { RoutedSink } from '../events/event-transport.js';
 import { parseBrokerMessage } from './parse-message.js';
 import { routedFrameOf } from './routed-frame.js';
 import { CANARY_ROUTING_PREFIX } from './routing-keys.js';
@@ -16,11 +16,11 @@ export interface RoutedHandlerOptions {
   readonly onCanary: (sentAtMs: number) => void;
 }
 
-export type RoutedHandler = (channel: Channel, message: ConsumeMessage, sink: ClusterSink) => void;
+export type RoutedHandler = (channel: Channel, message: ConsumeMessage, sink: RoutedSink) => void;
 
 /**
  * Settles one delivery of the pod queue, never throwing:
- * - a frame (it has `x-event-id`) → `sink.onRoutedFrame`, then acked. A throwing sink is a bug, not
+ * - a frame (it has `x-event-id`) → `sink.onFrame`, then acked. A throwing sink is a bug, not
  *   a transient failure (the contract's handler is synchronous): logged and acked, as a redelivery
  *   could send sockets part of the frame's deliveries twice;
  * - a canary (no `x-event-id`, canary routing key) → reported when it is this pod's, acked. The
@@ -37,7 +37,7 @@ export function createRoutedHandler(options: RoutedHandlerOptions): RoutedHandle
     if (frame !== undefined) {
       if (frame.routedAtMs !== undefined) options.metrics.eventStages.observe('routing', (options.now() - frame.routedAtMs) / 1000);
       try {
-        sink.onRoutedFrame(frame);
+        sink.onFrame(frame);
       } catch (error) {
         logger.error({ err: error, organizationId: frame.organizationId, id: frame.id }, 'the routed frame handler threw; acking the frame anyway');
       }

@@ -22,6 +22,14 @@ export function ingestQueueName(exchange: string): string {
   return `${exchange}.ingest`;
 }
 
+/**
+ * Cluster mode: the fanout exchange and queue where pod queues drop what overflows (`drop-head`)
+ * or what a pod rejects, apart from the dead-letter queue of poison ingest messages.
+ */
+export function overflowQueueName(exchange: string): string {
+  return `${exchange}.overflow`;
+}
+
 /** Cluster mode: the direct exchange of sequenced frames, routing key = organization id. */
 export function routedExchangeName(exchange: string): string {
   return `${exchange}.routed`;

@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, Options } from 'amqplib';
 import type { Logger } from 'pino';
-import { deadLetterQueueName } from './routing-keys.js';
+import { deadLetterQueueName, overflowQueueName } from './routing-keys.js';
 
 export interface TopologyOptions {
   readonly exchange: string;
@@ -21,9 +21,10 @@ export const DEAD_LETTER_QUEUE_MAX_LENGTH = 100_000;
  * transient non-exclusive queues.
  *
  * Overflow is `drop-head`, not `reject-publish-dlx`: when a pod falls `queueMaxLength` behind, the
- * oldest events (the least useful to live sockets) go to the dead-letter exchange, and the
- * publisher is never refused. With `reject-publish*`, one stuck pod would nack the task service's
- * publisher confirms for every pod, inviting retries that duplicate events everywhere else.
+ * oldest frames go to the overflow exchange (`<exchange>.overflow`, counted there, apart from
+ * poison messages), and the sequencer's publishes are never refused: with `reject-publish*`, one
+ * stuck pod would hold up the routing of every organization. The pod sees the hole in its frames'
+ * `prev` chain and reads what it lost from history.
  */
 export function podQueueOptions(options: TopologyOptions): Options.AssertQueue {
   return {
@@ -34,10 +35,13 @@ export function podQueueOptions(options: TopologyOptions): Options.AssertQueue {
       'x-expires': options.queueExpiresMs,
       'x-max-length': options.queueMaxLength,
       'x-overflow': 'drop-head',
-      'x-dead-letter-exchange': options.deadLetterExchange,
+      'x-dead-letter-exchange': overflowQueueName(options.exchange),
     },
   };
 }
+
+/** Bound on the shared overflow queue: it is only counted and emptied, never kept. */
+export const OVERFLOW_QUEUE_MAX_LENGTH = 10_000;
 
 /**
  * The durable topic exchange the task service publishes to; the fanout dead-letter exchange and

@@ -2,17 +2,13 @@ import type { Logger } from 'pino';
 import { AuthError } from '../auth/auth-error.js';
 import { extractToken } from '../auth/extract-token.js';
 import type { TokenVerifier } from '../auth/principal.js';
-import { isMembershipEventType, isTaskEventType, type MembershipEventType, type TaskEventType } from '../protocol/frames.js';
+import { parseDevMessage, type DevPublishMessage } from './dev-publish-message.js';
 import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../http/http-exchange.js';
 
 export const PUBLISH_SCOPE = 'events:publish';
 const MAX_BODY_BYTES = 64 * 1024;
 
-export type DevPublishMessage =
-  | { readonly eventType: TaskEventType; readonly organizationId: string; readonly data: unknown }
-  | { readonly eventType: MembershipEventType; readonly organizationId: string; readonly userId: string };
-
-/** Where the dev endpoint sends what it accepts: the local source, or the RabbitMQ exchange. */
+/** Where the dev endpoint sends what it accepts: into the ingest stream (EventTransport.publishInbound). */
 export type DevPublish = (message: DevPublishMessage) => Promise<void>;
 
 /**
@@ -63,23 +59,4 @@ async function handle(exchange: HttpExchange, token: string | undefined, deps: {
   }
   await deps.publish(message);
   replyJson(exchange, 202, { status: 'accepted' });
-}
-
-/** Validates a publish request body; returns the message or a human-readable problem. */
-export function parseDevMessage(body: Buffer): DevPublishMessage | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not valid JSON';
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'body must be a JSON object';
-  const { event_type: eventType, organization_id: organizationId, user_id: userId, data } = parsed as Record<string, unknown>;
-  if (typeof organizationId !== 'string' || organizationId.length === 0) return 'organization_id must be a non-empty string';
-  if (isTaskEventType(eventType)) return { eventType, organizationId, data: data ?? null };
-  if (isMembershipEventType(eventType)) {
-    if (typeof userId !== 'string' || userId.length === 0) return 'user_id must be a non-empty string';
-    return { eventType, organizationId, userId };
-  }
-  return 'event_type must be task.event.created, task.event.updated, organization.member.added or organization.member.removed';
 }

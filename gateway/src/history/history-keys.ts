@@ -8,9 +8,14 @@ export function historyStreamKey(keyPrefix: string, organizationId: string): str
   return `${keyPrefix}history:{${tag(organizationId)}}`;
 }
 
-/** Holds the id of the entry appended under `dedupeKey`, with a TTL. */
+/** Holds `<id> <prev> <token>` of the entry appended under `dedupeKey`, with a TTL. */
 export function historyDedupeKey(keyPrefix: string, organizationId: string, dedupeKey: string): string {
   return `${keyPrefix}dedupe:{${tag(organizationId)}}:${dedupeKey}`;
+}
+
+/** The organization's last appended id and that append's token (`<id> <token>`), with the stream's TTL. */
+export function historyLastKey(keyPrefix: string, organizationId: string): string {
+  return `${keyPrefix}history-last:{${tag(organizationId)}}`;
 }
 
 function tag(organizationId: string): string {

@@ -1,13 +1,14 @@
 import { isEventId } from './event-id.js';
-import type { HistoryRecord } from './history-store.js';
+import type { AppendOptions, HistoryRecord } from './history-store.js';
 
 /** Bounds shared by every HistoryStore implementation. */
 export interface HistoryLimits {
   /** Entries kept per organization (exactly: the oldest are dropped on append). */
   readonly maxLength: number;
   /**
-   * Age after which `trimByAge` drops an entry, by the time in its id. An organization without
-   * appends for twice this long is forgotten entirely (see `readAfter` for what a resume then sees).
+   * Age after which an entry is dropped (on the next append or read), by the time in its id. An
+   * organization without appends for twice this long is forgotten entirely (see `readAfter` for
+   * what a resume then sees).
    */
   readonly maxAgeMs: number;
   /** How long an append's dedupe key is remembered. */
@@ -27,6 +28,27 @@ export function assertOrganizationId(organizationId: string): void {
 
 export function assertDedupeKey(dedupeKey: string): void {
   if (typeof dedupeKey !== 'string' || dedupeKey.length === 0) throw new RangeError('history dedupe key must be a non-empty string');
+}
+
+export function assertAppendOptions(options: AppendOptions): void {
+  if (options.dedupe !== undefined && options.dedupe !== 'check' && options.dedupe !== 'record') throw new RangeError(`history append dedupe must be check or record (got ${String(options.dedupe)})`);
+  for (const name of ['token', 'afterToken'] as const) {
+    const value = options[name];
+    if (value !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(value)) throw new RangeError(`history append ${name} must be 1 to 64 characters of [A-Za-z0-9._:-]`);
+  }
+}
+
+/** The cut of age trimming: entries with an id time below this are dropped. */
+export function ageCutoffMs(nowMs: number, maxAgeMs: number): number {
+  return Math.max(0, Math.floor(nowMs - maxAgeMs));
+}
+
+/**
+ * What age trimming records as the highest dropped id: everything below the cut may have been
+ * dropped (the Redis store cannot tell which entries were there without reading them).
+ */
+export function droppedBeforeCutoffId(cutoffMs: number): string {
+  return `${cutoffMs - 1}-18446744073709551615`;
 }
 
 export function assertRecord(record: HistoryRecord): void {

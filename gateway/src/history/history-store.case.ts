@@ -74,35 +74,63 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
 
     it('stores a record as given', async () => {
       const given: HistoryRecord = { eventType: 'task.event.updated', dataJson: '{"title":"Ünïcødé 🙂","nested":{"a":[1,2]}}', timestampMs: 1_732_672_800_123 };
-      const { id } = await store.append('acme', 'k', given);
-      expect((await store.readAfter('acme', '0-0', 10)).entries).toEqual([{ id, ...given }]);
+      const { id, prev } = await store.append('acme', 'k', given);
+      expect(prev).toBe('0-0');
+      expect((await store.readAfter('acme', '0-0', 10)).entries).toEqual([{ id, prev: '0-0', ...given }]);
+    });
+
+    it('chains every entry to the one before it in its organization', async () => {
+      const a = await store.append('acme', 'a', record(1));
+      const other = await store.append('globex', 'x', record(9));
+      const b = await store.append('acme', 'b', record(2));
+      const c = await store.append('acme', 'c', record(3));
+      expect([a.prev, b.prev, c.prev, other.prev]).toEqual(['0-0', a.id, b.id, '0-0']);
+      expect((await store.readAfter('acme', '0-0', 10)).entries.map((e) => [e.id, e.prev])).toEqual([[a.id, '0-0'], [b.id, a.id], [c.id, b.id]]);
+      // A duplicate answers its first id and prev.
+      expect(await store.append('acme', 'b', record(2))).toEqual({ id: b.id, prev: a.id, duplicate: true });
+    });
+
+    it('with dedupe "record", appends a known key again (a first delivery), once per token, and remembers the newest', async () => {
+      const first = await store.append('acme', 'same-body', record(1), { token: 'a1' });
+      const again = await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' });
+      expect(again.duplicate).toBe(false);
+      expect(again.prev).toBe(first.id);
+      // A retry of the append that landed (same token) is its duplicate, not a third entry.
+      expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' })).toEqual({ id: again.id, prev: first.id, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1))).toEqual({ id: again.id, prev: first.id, duplicate: true });
+      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1]);
     });
 
     it('appends once per dedupe key and returns the first id again', async () => {
       const first = await store.append('acme', 'msg-1', record(1));
       const again = await store.append('acme', 'msg-1', record(2));
       expect(first.duplicate).toBe(false);
-      expect(again).toEqual({ id: first.id, duplicate: true });
+      expect(again).toEqual({ id: first.id, prev: '0-0', duplicate: true });
       const other = await store.append('globex', 'msg-1', record(3));
       expect(other.duplicate).toBe(false);
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1]);
       expect(ns((await store.readAfter('globex', '0-0', 10)).entries)).toEqual([3]);
     });
 
-    it('appends after a given dedupe key only once that key is in the organization\'s history', async () => {
-      await expect(store.append('acme', 'msg-2', record(2), 'msg-1')).rejects.toBeInstanceOf(HistoryOrderError);
+    it('appends after a token only while the organization\'s last append carried it', async () => {
+      await expect(store.append('acme', 'msg-2', record(2), { token: 't2', afterToken: 't1' })).rejects.toBeInstanceOf(HistoryOrderError);
       expect(await store.lastId('acme')).toBe('0-0');
-      // The key of another organization does not count.
-      await store.append('globex', 'msg-1', record(9));
-      await expect(store.append('acme', 'msg-2', record(2), 'msg-1')).rejects.toBeInstanceOf(HistoryOrderError);
-      const first = await store.append('acme', 'msg-1', record(1));
-      const second = await store.append('acme', 'msg-2', record(2), 'msg-1');
-      expect(second.duplicate).toBe(false);
-      expect(compareEventIds(first.id, second.id)).toBeLessThan(0);
+      // The token of another organization does not count.
+      await store.append('globex', 'msg-1', record(9), { token: 't1' });
+      await expect(store.append('acme', 'msg-2', record(2), { token: 't2', afterToken: 't1' })).rejects.toBeInstanceOf(HistoryOrderError);
+      const first = await store.append('acme', 'msg-1', record(1), { token: 't1' });
+      const second = await store.append('acme', 'msg-2', record(2), { token: 't2', afterToken: 't1' });
+      expect(second).toEqual({ id: second.id, prev: first.id, duplicate: false });
+      // Only the last append counts: t1 is no longer last.
+      await expect(store.append('acme', 'msg-3', record(3), { afterToken: 't1' })).rejects.toBeInstanceOf(HistoryOrderError);
       // A known key answers as a duplicate whatever it is asked to follow.
-      expect(await store.append('acme', 'msg-2', record(2), 'never-appended')).toEqual({ id: second.id, duplicate: true });
-      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 2]);
-      await expect(store.append('acme', 'msg-3', record(3), '')).rejects.toThrow(RangeError);
+      expect(await store.append('acme', 'msg-2', record(2), { afterToken: 'never' })).toEqual({ id: second.id, prev: first.id, duplicate: true });
+      // An append without a token clears it.
+      await store.append('acme', 'msg-4', record(4));
+      await expect(store.append('acme', 'msg-5', record(5), { afterToken: 't2' })).rejects.toBeInstanceOf(HistoryOrderError);
+      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 2, 4]);
+      await expect(store.append('acme', 'msg-6', record(6), { afterToken: '' })).rejects.toThrow(RangeError);
+      await expect(store.append('acme', 'msg-6', record(6), { token: 'has space' })).rejects.toThrow(RangeError);
     });
 
     it('reads after an id, exclusively, at most limit entries, and says whether more follow', async () => {
@@ -132,36 +160,37 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect(await store.lastId('acme')).toBe(ids[7]);
     });
 
-    it('drops entries older than maxAgeMs on trimByAge, keeping the last id', async () => {
+    it('drops entries older than maxAgeMs on the next read or append, keeping the last id', async () => {
       const a = await append('acme', 1);
       const b = await appendLater('acme', 2);
       const c = await append('acme', 3);
       expect(eventIdTimeMs(a)).toBeLessThan(eventIdTimeMs(b));
 
+      // Only `a` is older than the cut: everything before the cut counts as dropped.
       clock = eventIdTimeMs(b) + MAX_AGE_MS;
-      await store.trimByAge('acme');
       const afterA = await store.readAfter('acme', a, 10);
       expect(ns(afterA.entries)).toEqual([2, 3]);
-      expect(afterA.complete).toBe(true);
+      expect(afterA.complete).toBe(false);
       expect((await store.readAfter('acme', '0-0', 10)).complete).toBe(false);
+      expect((await store.readAfter('acme', b, 10))).toMatchObject({ complete: true, more: false });
 
+      // All of them are old now: a reader at the last id missed nothing, any other did.
       clock = eventIdTimeMs(c) + MAX_AGE_MS + 1;
-      await store.trimByAge('acme');
       expect(await store.readAfter('acme', a, 10)).toEqual({ entries: [], complete: false, more: false });
+      expect(await store.readAfter('acme', b, 10)).toEqual({ entries: [], complete: false, more: false });
       expect(await store.readAfter('acme', c, 10)).toEqual({ entries: [], complete: true, more: false });
       expect(await store.lastId('acme')).toBe(c);
 
       const d = await appendLater('acme', 4);
       expect(compareEventIds(d, c)).toBeGreaterThan(0);
-      expect(await store.readAfter('acme', c, 10)).toMatchObject({ complete: true, more: false });
-      expect(ns((await store.readAfter('acme', c, 10)).entries)).toEqual([4]);
+      const fromC = await store.readAfter('acme', c, 10);
+      expect(ns(fromC.entries)).toEqual([4]);
+      expect(fromC.entries[0]?.prev).toBe(c);
     });
 
-    it('trimByAge keeps young entries and leaves an unknown organization alone', async () => {
+    it('keeps young entries, and an unknown organization stays empty', async () => {
       await append('acme', 1);
-      await store.trimByAge('acme');
       expect(await store.readAfter('acme', '0-0', 10)).toMatchObject({ complete: true, more: false });
-      await store.trimByAge('nobody');
       expect(await store.lastId('nobody')).toBe('0-0');
       expect(await store.readAfter('nobody', '0-0', 10)).toEqual({ entries: [], complete: true, more: false });
     });

@@ -41,7 +41,7 @@ describe('createMemoryHistoryStore', () => {
     const store = createMemoryHistoryStore({ ...limits, now: () => now });
     const first = await store.append('acme', 'k', record);
     now += 29_999;
-    expect(await store.append('acme', 'k', record)).toEqual({ id: first.id, duplicate: true });
+    expect(await store.append('acme', 'k', record)).toEqual({ id: first.id, prev: '0-0', duplicate: true });
     now += 1;
     expect((await store.append('acme', 'k', record)).duplicate).toBe(false);
   });

@@ -1,6 +1,6 @@
 import { compareEventIds, eventIdTimeMs, MIN_EVENT_ID } from './event-id.js';
 import { reachesBack } from './history-completeness.js';
-import { assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, type HistoryLimits } from './history-options.js';
+import { ageCutoffMs, assertAppendOptions, assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, droppedBeforeCutoffId, type HistoryLimits } from './history-options.js';
 import type { HistoryEntry, HistoryStore } from './history-store.js';
 import { HistoryOrderError } from './history-order-error.js';
 
@@ -17,10 +17,15 @@ interface OrganizationHistory {
   lastSeq: number;
   maxDroppedId: string;
   appendedAtMs: number;
+  /** The token of the last append ('' for none). */
+  lastToken: string;
 }
 
 interface Remembered {
   readonly id: string;
+  readonly prev: string;
+  /** The token of the append that recorded it ('' for none). */
+  readonly token: string;
   readonly expiresAtMs: number;
 }
 
@@ -58,30 +63,44 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
     return organizations.get(organizationId);
   };
 
-  const dropOldest = (history: OrganizationHistory, count: number): void => {
+  const dropOldest = (history: OrganizationHistory, count: number, droppedId?: string): void => {
     if (count <= 0) return;
     history.head += count;
-    history.maxDroppedId = history.entries[history.head - 1]?.id ?? history.maxDroppedId;
+    history.maxDroppedId = droppedId ?? history.entries[history.head - 1]?.id ?? history.maxDroppedId;
     if (history.head > 1024 && history.head * 2 > history.entries.length) {
       history.entries = history.entries.slice(history.head);
       history.head = 0;
     }
   };
 
+  /** Drops the entries older than the age cut, recording the marker below the cut, or the last id when older (as the Redis store does). */
+  const trimAge = (history: OrganizationHistory, t: number): void => {
+    const cutoffMs = ageCutoffMs(t, maxAgeMs);
+    if (cutoffMs <= 0) return;
+    let end = history.head;
+    while (end < history.entries.length && eventIdTimeMs((history.entries[end] as HistoryEntry).id) < cutoffMs) end += 1;
+    dropOldest(history, end - history.head, history.lastMs < cutoffMs ? `${history.lastMs}-${history.lastSeq}` : droppedBeforeCutoffId(cutoffMs));
+  };
+
   return {
-    async append(organizationId, dedupeKey, record, after) {
+    async append(organizationId, dedupeKey, record, appendOptions = {}) {
       assertOrganizationId(organizationId);
       assertDedupeKey(dedupeKey);
-      if (after !== undefined) assertDedupeKey(after);
+      assertAppendOptions(appendOptions);
       assertRecord(record);
       const t = now();
       sweep(t);
       const rememberedKey = rememberedKeyOf(organizationId, dedupeKey);
       const remembered = dedupe.get(rememberedKey);
-      if (remembered !== undefined && remembered.expiresAtMs > t) return { id: remembered.id, duplicate: true };
-      if (after !== undefined && !((dedupe.get(rememberedKeyOf(organizationId, after))?.expiresAtMs ?? 0) > t)) throw new HistoryOrderError(organizationId, after);
+      const token = appendOptions.token ?? '';
+      if (remembered !== undefined && remembered.expiresAtMs > t && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && remembered.token === token))) {
+        return { id: remembered.id, prev: remembered.prev, duplicate: true };
+      }
+      const existing = organizations.get(organizationId);
+      if (appendOptions.afterToken !== undefined && existing?.lastToken !== appendOptions.afterToken) throw new HistoryOrderError(organizationId, appendOptions.afterToken);
 
-      const history = organizations.get(organizationId) ?? { entries: [], head: 0, lastMs: 0, lastSeq: 0, maxDroppedId: MIN_EVENT_ID, appendedAtMs: t };
+      const history = existing ?? { entries: [], head: 0, lastMs: 0, lastSeq: 0, maxDroppedId: MIN_EVENT_ID, appendedAtMs: t, lastToken: '' };
+      const prev = existing === undefined ? MIN_EVENT_ID : `${history.lastMs}-${history.lastSeq}`;
       const ms = Math.max(0, Math.floor(t));
       if (ms > history.lastMs) {
         history.lastMs = ms;
@@ -90,14 +109,16 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
         history.lastSeq += 1;
       }
       const id = `${history.lastMs}-${history.lastSeq}`;
-      history.entries.push({ id, eventType: record.eventType, dataJson: record.dataJson, timestampMs: Math.trunc(record.timestampMs) });
+      history.entries.push({ id, prev, eventType: record.eventType, dataJson: record.dataJson, timestampMs: Math.trunc(record.timestampMs) });
       dropOldest(history, history.entries.length - history.head - maxLength);
+      trimAge(history, t);
       history.appendedAtMs = t;
+      history.lastToken = token;
       organizations.delete(organizationId); // re-inserted last: the Map stays in append order
       organizations.set(organizationId, history);
       dedupe.delete(rememberedKey);
-      dedupe.set(rememberedKey, { id, expiresAtMs: t + dedupeTtlMs });
-      return { id, duplicate: false };
+      dedupe.set(rememberedKey, { id, prev, token, expiresAtMs: t + dedupeTtlMs });
+      return { id, prev, duplicate: false };
     },
 
     async readAfter(organizationId, afterId, limit) {
@@ -105,6 +126,7 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       assertReadArguments(afterId, limit);
       const history = current(organizationId);
       if (history === undefined) return { entries: [], complete: reachesBack(afterId, { stored: false, maxDroppedId: MIN_EVENT_ID, firstId: undefined }), more: false };
+      trimAge(history, now());
       const { entries, head } = history;
       const start = firstAfter(entries, head, afterId);
       return {
@@ -118,16 +140,6 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       assertOrganizationId(organizationId);
       const history = current(organizationId);
       return history === undefined ? MIN_EVENT_ID : `${history.lastMs}-${history.lastSeq}`;
-    },
-
-    async trimByAge(organizationId) {
-      assertOrganizationId(organizationId);
-      const history = current(organizationId);
-      const cutoffMs = now() - maxAgeMs;
-      if (history === undefined || cutoffMs <= 0) return;
-      let end = history.head;
-      while (end < history.entries.length && eventIdTimeMs((history.entries[end] as HistoryEntry).id) < cutoffMs) end += 1;
-      dropOldest(history, end - history.head);
     },
 
     async close() {

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createTestRedis, TEST_REDIS_URL } from '../../test/helpers/redis.js';
 import { compareEventIds } from './event-id.js';
-import { historyDedupeKey, historyStreamKey } from './history-keys.js';
+import { historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
 import { runHistoryStoreCases } from './history-store.case.js';
 import { createRedisHistoryStore } from './redis-history-store.js';
 
@@ -10,7 +10,7 @@ runHistoryStoreCases('redis', async (options) => {
   const { redis, prefix, cleanup } = await createTestRedis();
   return {
     store: createRedisHistoryStore({ redis, keyPrefix: prefix, ...options }),
-    forget: async (organizationId) => void (await redis.del(historyStreamKey(prefix, organizationId))),
+    forget: async (organizationId) => void (await redis.del(historyStreamKey(prefix, organizationId), historyLastKey(prefix, organizationId))),
     cleanup,
   };
 });
@@ -27,19 +27,22 @@ async function streamInfo(redis: Redis, key: string): Promise<Record<string, unk
 }
 
 describe('createRedisHistoryStore', () => {
-  it('writes one stream per organization (fields e, d, t) and a dedupe key, both with a TTL', async () => {
+  it('writes one stream per organization (fields e, d, t, p), its last id and token, and a dedupe key, all with a TTL', async () => {
     const { redis, prefix, cleanup } = await createTestRedis();
     try {
       const store = createRedisHistoryStore({ redis, keyPrefix: prefix, ...limits });
-      const { id } = await store.append('org:{1}', 'msg-1', record);
+      const { id } = await store.append('org:{1}', 'msg-1', record, { token: 'tok-1' });
       const stream = historyStreamKey(prefix, 'org:{1}');
       expect(stream).toBe(`${prefix}history:{org:%7B1%7D}`);
-      expect(await redis.xrange(stream, '-', '+')).toEqual([[id, ['e', record.eventType, 'd', record.dataJson, 't', String(record.timestampMs)]]]);
+      expect(await redis.xrange(stream, '-', '+')).toEqual([[id, ['e', record.eventType, 'd', record.dataJson, 't', String(record.timestampMs), 'p', '0-0']]]);
+      const last = historyLastKey(prefix, 'org:{1}');
+      expect(await redis.get(last)).toBe(`${id} tok-1`);
+      expect(await redis.pttl(last)).toBeGreaterThan(110_000);
       const streamTtl = await redis.pttl(stream);
       expect(streamTtl).toBeGreaterThan(110_000);
       expect(streamTtl).toBeLessThanOrEqual(120_000);
       const dedupe = historyDedupeKey(prefix, 'org:{1}', 'msg-1');
-      expect(await redis.get(dedupe)).toBe(id);
+      expect(await redis.get(dedupe)).toBe(`${id} 0-0 tok-1`);
       expect(await redis.ttl(dedupe)).toBeGreaterThan(25);
       expect(await redis.ttl(dedupe)).toBeLessThanOrEqual(30);
     } finally {

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { MAX_EVENT_ID, MIN_EVENT_ID } from './event-id.js';
 import { reachesBack } from './history-completeness.js';
-import { historyDedupeKey, historyStreamKey } from './history-keys.js';
-import { assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, type HistoryLimits } from './history-options.js';
+import { historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
+import { ageCutoffMs, assertAppendOptions, assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, droppedBeforeCutoffId, type HistoryLimits } from './history-options.js';
 import type { HistoryEntry, HistoryStore } from './history-store.js';
 import { HistoryOrderError } from './history-order-error.js';
 
@@ -12,7 +12,7 @@ export interface RedisHistoryStoreOptions extends HistoryLimits {
   readonly redis: Redis;
   /** Prepended to every key, e.g. `orgcast:`. */
   readonly keyPrefix: string;
-  /** Wall-clock milliseconds for `trimByAge` (ids themselves come from the Redis server's clock). */
+  /** Wall-clock milliseconds for age trimming (ids themselves come from the Redis server's clock). */
   readonly now?: () => number;
 }
 
@@ -33,17 +33,59 @@ local function stream_info(key)
 end
 `;
 
+/** `<id> <rest>` → id and rest (`rest` empty when there is no space). */
+const SPLIT = `
+local function split(text)
+  local space = string.find(text, ' ', 1, true)
+  if not space then return text, '' end
+  return string.sub(text, 1, space - 1), string.sub(text, space + 1)
+end
+`;
+
 /**
- * KEYS = stream, dedupe key[, dedupe key of the entry to follow]; ARGV = event type, data JSON,
- * timestamp ms, max length, dedupe TTL s, stream TTL ms. Returns {id, 1} for a known dedupe key,
- * {'', 2} when the entry to follow is unknown, else appends, trims exactly to the max length
- * (recording the last dropped id), refreshes the stream's TTL and returns {id, 0}.
+ * Age trimming (ARGV cut id `<ms>-0` and the dropped marker, '' for none): drops the entries older
+ * than the cut and records, as the highest dropped id, the marker just below the cut, or the last
+ * id when that is older (nothing after it can have been dropped). Runs after the length trim, which
+ * only drops older entries, so the recorded id never goes backwards.
  */
-const APPEND = new LuaScript(`
+const TRIM_AGE = `
+local function trim_age(key, cut, marker, last_id)
+  if cut == '' then return end
+  local removed = redis.call('XTRIM', key, 'MINID', cut)
+  if removed > 0 then
+    if not last_id then last_id = stream_info(key)['last-generated-id'] end
+    if tonumber(string.match(last_id, '^%d+')) < tonumber(string.match(cut, '^%d+')) then marker = last_id end
+    redis.call('XSETID', key, last_id, 'MAXDELETEDID', marker)
+  end
+end
+`;
+
+/**
+ * KEYS = stream, dedupe key, last (the organization's last id and append token). ARGV = event
+ * type, data JSON, timestamp ms, max length, dedupe TTL s, stream TTL ms, dedupe mode
+ * (check|record), token, after token ('' for none), age cut id, age marker ('' for none).
+ * Returns {'<id> <prev>', 1} for a known dedupe key (check mode, or record mode with the same
+ * token), {'', 2} when the last append did
+ * not carry the after token, else appends (field p = prev), trims exactly to the max length
+ * (recording the last dropped id) and by age, refreshes the TTLs and returns {'<id> <prev>', 0}.
+ */
+const APPEND = new LuaScript(`${STREAM_INFO}${SPLIT}${TRIM_AGE}
 local known = redis.call('GET', KEYS[2])
-if known then return {known, 1} end
-if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then return {'', 2} end
-local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1], 'd', ARGV[2], 't', ARGV[3])
+if known then
+  local known_id, rest = split(known)
+  local known_prev, known_token = split(rest)
+  if known_prev == '' then known_prev = '0-0' end
+  if ARGV[7] == 'check' or (ARGV[8] ~= '' and known_token == ARGV[8]) then return {known_id .. ' ' .. known_prev, 1} end
+end
+local prev, last_token = '0-0', ''
+local last = redis.call('GET', KEYS[3])
+if last then
+  prev, last_token = split(last)
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  prev = stream_info(KEYS[1])['last-generated-id']
+end
+if ARGV[9] ~= '' and last_token ~= ARGV[9] then return {'', 2} end
+local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'p', prev)
 local length = redis.call('XLEN', KEYS[1])
 local excess = length - tonumber(ARGV[4])
 if excess > 0 then
@@ -52,17 +94,21 @@ if excess > 0 then
   redis.call('XTRIM', KEYS[1], 'MAXLEN', length - #dropped)
   redis.call('XSETID', KEYS[1], id, 'MAXDELETEDID', dropped[#dropped][1])
 end
+trim_age(KEYS[1], ARGV[10], ARGV[11], id)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[2], id, 'EX', ARGV[5])
-return {id, 0}
+redis.call('SET', KEYS[3], id .. ' ' .. ARGV[8], 'PX', ARGV[6])
+redis.call('SET', KEYS[2], id .. ' ' .. prev .. ' ' .. ARGV[8], 'EX', ARGV[5])
+return {id .. ' ' .. prev, 0}
 `);
 
 /**
- * KEYS = stream; ARGV = exclusive start id ('' for none), count. Returns {0} when the stream does not
- * exist, else {1, max dropped id, first id or '', entries}.
+ * KEYS = stream; ARGV = exclusive start id ('' for none), count, age cut id, age marker. Trims by
+ * age, then returns {0} when the stream does not exist, else {1, max dropped id, first id or '',
+ * entries}.
  */
-const READ_AFTER = new LuaScript(`${STREAM_INFO}
+const READ_AFTER = new LuaScript(`${STREAM_INFO}${TRIM_AGE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+trim_age(KEYS[1], ARGV[3], ARGV[4], nil)
 local info = stream_info(KEYS[1])
 local first = ''
 if info['first-entry'] then first = info['first-entry'][1] end
@@ -71,30 +117,28 @@ if ARGV[1] ~= '' then entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+
 return {1, info['max-deleted-entry-id'], first, entries}
 `);
 
-/** KEYS = stream. The last generated id (it survives trimming), or 0-0 when the stream does not exist. */
-const LAST_ID = new LuaScript(`${STREAM_INFO}
+/** KEYS = stream, last. The last generated id (it survives trimming), or 0-0 when the stream does not exist. */
+const LAST_ID = new LuaScript(`${STREAM_INFO}${SPLIT}
+local last = redis.call('GET', KEYS[2])
+if last then
+  local id = split(last)
+  return id
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return '${MIN_EVENT_ID}' end
 return stream_info(KEYS[1])['last-generated-id']
-`);
-
-/** KEYS = stream; ARGV = cutoff id `<ms>-0`. Drops entries older than the cutoff and records the last one. */
-const TRIM_BY_AGE = new LuaScript(`${STREAM_INFO}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last = redis.call('XREVRANGE', KEYS[1], '(' .. ARGV[1], '-', 'COUNT', 1)
-if #last == 0 then return 0 end
-local removed = redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
-redis.call('XSETID', KEYS[1], stream_info(KEYS[1])['last-generated-id'], 'MAXDELETEDID', last[1][1])
-return removed
 `);
 
 /**
  * HistoryStore shared by every pod, on Redis Streams. Per organization (see history-keys.ts):
  * - `<prefix>history:{<org>}`: a stream of fields `e` (event type), `d` (data JSON), `t` (publish
- *   ms); ids are generated by XADD, so they come from the Redis server's clock and increase per
- *   organization whichever pod appends. Trimmed exactly to `maxLength` on append and by id time in
- *   `trimByAge`; the highest dropped id is kept in the stream's `max-deleted-entry-id` (XSETID), so
- *   `complete` is exact. Expires `2 * maxAgeMs` after the last append (refreshed by each append).
- * - `<prefix>dedupe:{<org>}:<dedupeKey>`: the appended id, for `dedupeTtlSeconds`.
+ *   ms), `p` (prev); ids are generated by XADD, so they come from the Redis server's clock and
+ *   increase per organization whichever pod appends. Trimmed exactly to `maxLength` on append, and
+ *   by id time on append and read; the highest dropped id (or, for the age cut, the marker below
+ *   it) is kept in the stream's `max-deleted-entry-id` (XSETID), so `complete` never errs on the
+ *   unsafe side. Expires `2 * maxAgeMs` after the last append (refreshed by each append).
+ * - `<prefix>history-last:{<org>}`: `<last id> <append token>`, same TTL (prev and the condition
+ *   of the next append without reading the stream).
+ * - `<prefix>dedupe:{<org>}:<dedupeKey>`: `<id> <prev> <token>` of the entry, for `dedupeTtlSeconds`.
  * Every call is one script (one round trip, atomic, keys of one hash slot). `close()` does not quit
  * the client: it belongs to the caller.
  */
@@ -104,25 +148,34 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
   const now = options.now ?? Date.now;
   const streamTtlMs = 2 * maxAgeMs;
 
+  /** ARGV of the age cut: the cut id and the dropped marker, or two empty strings when nothing is old enough. */
+  const ageArguments = (): [string, string] => {
+    const cutoffMs = ageCutoffMs(now(), maxAgeMs);
+    return cutoffMs <= 0 ? ['', ''] : [`${cutoffMs}-0`, droppedBeforeCutoffId(cutoffMs)];
+  };
+
   return {
-    async append(organizationId, dedupeKey, record, after) {
+    async append(organizationId, dedupeKey, record, appendOptions = {}) {
       assertOrganizationId(organizationId);
       assertDedupeKey(dedupeKey);
-      if (after !== undefined) assertDedupeKey(after);
+      assertAppendOptions(appendOptions);
       assertRecord(record);
-      const keys = [historyStreamKey(keyPrefix, organizationId), historyDedupeKey(keyPrefix, organizationId, dedupeKey)];
-      if (after !== undefined) keys.push(historyDedupeKey(keyPrefix, organizationId, after));
-      const args = [record.eventType, record.dataJson, Math.trunc(record.timestampMs), maxLength, dedupeTtlSeconds, streamTtlMs];
-      const [id, outcome] = asArray(await APPEND.run(redis, keys, args));
-      if (outcome === 2) throw new HistoryOrderError(organizationId, after ?? '');
-      return { id: asString(id), duplicate: outcome === 1 };
+      const keys = [historyStreamKey(keyPrefix, organizationId), historyDedupeKey(keyPrefix, organizationId, dedupeKey), historyLastKey(keyPrefix, organizationId)];
+      const args = [
+        record.eventType, record.dataJson, Math.trunc(record.timestampMs), maxLength, dedupeTtlSeconds, streamTtlMs,
+        appendOptions.dedupe ?? 'check', appendOptions.token ?? '', appendOptions.afterToken ?? '', ...ageArguments(),
+      ];
+      const [idAndPrev, outcome] = asArray(await APPEND.run(redis, keys, args));
+      if (outcome === 2) throw new HistoryOrderError(organizationId, appendOptions.afterToken ?? '');
+      const [id, prev] = asString(idAndPrev).split(' ') as [string, string | undefined];
+      return { id, prev: prev === '' || prev === undefined ? undefined : prev, duplicate: outcome === 1 };
     },
 
     async readAfter(organizationId, afterId, limit) {
       assertOrganizationId(organizationId);
       assertReadArguments(afterId, limit);
       const start = afterId === MAX_EVENT_ID ? '' : afterId;
-      const reply = asArray(await READ_AFTER.run(redis, [historyStreamKey(keyPrefix, organizationId)], [start, limit + 1]));
+      const reply = asArray(await READ_AFTER.run(redis, [historyStreamKey(keyPrefix, organizationId)], [start, limit + 1, ...ageArguments()]));
       if (reply[0] === 0) return { entries: [], complete: reachesBack(afterId, { stored: false, maxDroppedId: MIN_EVENT_ID, firstId: undefined }), more: false };
       const first = asString(reply[2]);
       const raw = asArray(reply[3]);
@@ -135,14 +188,7 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
 
     async lastId(organizationId) {
       assertOrganizationId(organizationId);
-      return asString(await LAST_ID.run(redis, [historyStreamKey(keyPrefix, organizationId)], []));
-    },
-
-    async trimByAge(organizationId) {
-      assertOrganizationId(organizationId);
-      const cutoffMs = Math.floor(now() - maxAgeMs);
-      if (cutoffMs <= 0) return;
-      await TRIM_BY_AGE.run(redis, [historyStreamKey(keyPrefix, organizationId)], [`${cutoffMs}-0`]);
+      return asString(await LAST_ID.run(redis, [historyStreamKey(keyPrefix, organizationId), historyLastKey(keyPrefix, organizationId)], []));
     },
 
     async close() {
@@ -157,7 +203,7 @@ function decodeEntry(item: unknown): HistoryEntry {
   const values = new Map<string, string>();
   const flat = asArray(fields);
   for (let i = 0; i + 1 < flat.length; i += 2) values.set(asString(flat[i]), asString(flat[i + 1]));
-  return { id: asString(id), eventType: values.get('e') ?? '', dataJson: values.get('d') ?? 'null', timestampMs: Number(values.get('t') ?? 0) };
+  return { id: asString(id), prev: values.get('p'), eventType: values.get('e') ?? '', dataJson: values.get('d') ?? 'null', timestampMs: Number(values.get('t') ?? 0) };
 }
 
 function asArray(value: unknown): unknown[] {

@@ -8,6 +8,7 @@ export type RefusalReason =
   | 'rate_limited'
   | 'user_limit'
   | 'at_capacity'
+  | 'feed_unavailable'
   | 'draining'
   | 'auth_unavailable';
 
@@ -38,7 +39,7 @@ export type AuthFailureReason =
   | 'not_yet_valid'
   | 'claims';
 
-export type DeadLetterReason = 'malformed_json' | 'missing_organization' | 'invalid_shape' | 'unknown_event_type';
+export type DeadLetterReason = 'malformed_json' | 'missing_organization' | 'invalid_shape' | 'unknown_event_type' | 'too_large';
 
 /**
  * Stages of an event's way through a cluster (docs/architecture.md): `ingest_wait` publish → the
@@ -106,6 +107,10 @@ export interface GatewayMetrics {
   readonly livePods: Gauge;
   readonly brokerDeliveries: Counter;
   readonly handlerErrors: Labelled<'handler'>;
+  readonly podQueueOverflow: Counter;
+  readonly feedRepairs: Labelled<'result'>;
+  readonly feedRepairedFrames: Counter;
+  readonly catchUps: Labelled<'outcome'>;
 }
 
 export function createMetrics(options: { registry?: Registry; defaultLabels?: Record<string, string>; collectDefaults?: boolean } = {}): GatewayMetrics {
@@ -144,6 +149,10 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     pollRequests: labelled(new Counter({ name: `${p}poll_requests_total`, help: 'Long-poll requests answered, by result (events, empty, refused).', labelNames: ['result'] as const, registers })),
     commandsReceived: labelled(new Counter({ name: `${p}cluster_commands_total`, help: 'Cross-pod commands applied, by type.', labelNames: ['type'] as const, registers })),
     brokerDeliveries: new Counter({ name: `${p}broker_deliveries_total`, help: 'Sequenced frames this pod received from the broker (its own queue).', registers }),
+    podQueueOverflow: new Counter({ name: `${p}pod_queue_overflow_total`, help: 'Routed frames a pod queue dropped because it was full (counted by whichever pod consumed the overflow queue); the pod repairs them from history.', registers }),
+    feedRepairs: labelled(new Counter({ name: `${p}feed_repairs_total`, help: 'Feeds that read history to deliver what they missed, by result: repaired (a gap in the prev chain), synced (after a reconnection or a removal), checked_behind (the periodic check found the feed behind history), resync (events gone from history: subscribers told to resync).', labelNames: ['result'] as const, registers })),
+    feedRepairedFrames: new Counter({ name: `${p}feed_repaired_frames_total`, help: 'Frames feeds delivered from history instead of the routed path.', registers }),
+    catchUps: labelled(new Counter({ name: `${p}catch_ups_total`, help: 'Per-organization catch-ups of connections (replay, then live), by outcome: live, stopped (a removal took effect during it), failed (the connection was closed to resume).', labelNames: ['outcome'] as const, registers })),
     handlerErrors: labelled(new Counter({ name: `${p}handler_errors_total`, help: 'Unexpected exceptions caught in a socket or HTTP handler (the socket got 1011, the request 500), by handler.', labelNames: ['handler'] as const, registers })),
     livePods: new Gauge({ name: `${p}cluster_live_pods`, help: 'Gateway pods this pod sees alive.', registers }),
   };

@@ -5,7 +5,7 @@ import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../htt
 import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { formatResume, parseResume, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
-import { taskFrameJson } from '../protocol/task-frame.js';
+import { frameOfEntry } from '../events/history-frame.js';
 import type { OrganizationFeeds } from '../routing/organization-feeds.js';
 import type { PollCors } from './poll-cors.js';
 import { PollRequestError, readPollParameters } from './poll-request.js';
@@ -118,7 +118,7 @@ async function read(organizations: readonly string[], resume: ResumeCursor, deps
     if (result !== undefined) {
       recovered[org] = result.complete;
       for (const entry of result.entries) {
-        frames.push(taskFrameJson(entry.eventType, entry.id, org, entry.dataJson, entry.timestampMs));
+        frames.push(frameOfEntry(org, entry).frame);
         last = entry.id;
       }
     }

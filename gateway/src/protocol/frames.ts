@@ -62,7 +62,29 @@ export interface ErrorFrame {
 
 export interface OrganizationChangedFrame {
   event_type: 'organization.access.granted' | 'organization.access.revoked';
-  data: { organization_id: string };
+  /**
+   * `position` (granted only): the organization's id the grant took effect at; the events that
+   * follow it are exactly those after it (the client's resume point for the organization).
+   */
+  data: { organization_id: string; position?: string };
+}
+
+/**
+ * Events of the organization may have been missed and cannot be recovered (the history no longer
+ * holds them, or Redis lost its data): the client should refetch the organization's state. Events
+ * that follow are live again, without a gap.
+ */
+export interface OrganizationResyncFrame {
+  event_type: 'organization.resync';
+  data: { organization_id: string; reason: ResyncReason };
+}
+
+/** `history_truncated`: the history was trimmed past what this connection had; `history_lost`: Redis lost its data. */
+export type ResyncReason = 'history_truncated' | 'history_lost';
+
+export function resyncFrameJson(organizationId: string, reason: ResyncReason): string {
+  const frame: OrganizationResyncFrame = { event_type: 'organization.resync', data: { organization_id: organizationId, reason } };
+  return JSON.stringify(frame);
 }
 
 export type ServerFrame =
@@ -70,7 +92,8 @@ export type ServerFrame =
   | TaskEventFrame
   | PongFrame
   | ErrorFrame
-  | OrganizationChangedFrame;
+  | OrganizationChangedFrame
+  | OrganizationResyncFrame;
 
 /** Client → server frames the gateway understands. */
 export interface PingFrame {

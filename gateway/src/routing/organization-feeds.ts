@@ -1,14 +1,11 @@
 import type { Logger } from 'pino';
-import type { RoutedFrame } from '../consumer/cluster-source.js';
+import type { FeedBinder } from '../events/event-transport.js';
+import type { RoutedFrame } from '../events/routed-frame.js';
 import { compareEventIds } from '../history/event-id.js';
+import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { organizationTopic, type TopicBroadcaster } from '../session/socket-port.js';
-
-/** How a pod subscribes to an organization's sequenced events (broker bindings, or nothing in embedded mode). */
-export interface FeedBinder {
-  bindOrganization(organizationId: string): Promise<void>;
-  unbindOrganization(organizationId: string): Promise<void>;
-}
+import { OrganizationFeed, type FeedContext, type FeedReport } from './organization-feed.js';
 
 export interface OrganizationFeedsOptions {
   /** Frames kept per organization for catch-up merges. */
@@ -19,98 +16,110 @@ export interface OrganizationFeedsOptions {
   readonly lingerMs: number;
 }
 
-interface Feed {
+interface Entry {
+  readonly feed: OrganizationFeed;
   interest: number;
   binding: Promise<void> | undefined;
   unbindTimer: NodeJS.Timeout | undefined;
-  /** Recent frames, oldest first. */
-  readonly buffer: Array<{ readonly frame: RoutedFrame; readonly atMs: number }>;
-  /** Newest id dropped from the buffer (frames after it are all still there). */
-  evictedUpTo: string;
-  /** Newest id delivered: an older or equal id is a redelivery and is dropped. */
-  lastId: string;
   readonly waiters: Set<() => void>;
+  /** The history's last id seen by the previous check, for the next one. */
+  checkTarget: string | undefined;
 }
 
-const NO_ID = '0-0';
+const PAGE_SIZE = 1_000;
+const MAX_PENDING = 10_000;
 
 /**
  * This pod's view of each organization it serves: the broker binding (bound on first local interest,
- * unbound lazily after the last), the fan-out to the organization's topic, duplicate suppression by id,
- * a short buffer of recent frames for gap-free catch-up, and wake-ups for long polls. No I/O besides
- * the binder and the broadcaster.
+ * unbound lazily after the last), the feed (organization-feed.ts: gap-free delivery, repaired from
+ * history), and wake-ups for long polls.
  */
 export class OrganizationFeeds {
-  private readonly feeds = new Map<string, Feed>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly context: FeedContext;
 
   constructor(
     private readonly binder: FeedBinder,
     private readonly broadcaster: TopicBroadcaster,
+    private readonly history: Pick<HistoryStore, 'readAfter' | 'lastId'>,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly options: OrganizationFeedsOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const report: FeedReport = {
+      duplicate: () => metrics.eventsDuplicateDropped.inc(),
+      repaired: (organization, frames, why) => {
+        metrics.feedRepairs.inc({ result: why === 'gap' ? 'repaired' : 'synced' });
+        metrics.feedRepairedFrames.inc(frames);
+        logger.info({ organization, frames, why }, why === 'gap' ? 'frames missing on the routed path were read from history' : 'frames read from history after a sync');
+      },
+      resync: (organization, reason) => {
+        metrics.feedRepairs.inc({ result: 'resync' });
+        logger.warn({ organization, reason }, 'events no longer in history were missed: subscribers told to resync');
+      },
+      repairFailed: (organization, error, attempt) => logger.warn({ err: error, organization, attempt }, 'reading history to repair a feed failed; retrying'),
+    };
+    this.context = {
+      history,
+      publish: (organizationId, text, frame) => this.fanOut(organizationId, text, frame),
+      subscribers: (organizationId) => broadcaster.subscribers(organizationTopic(organizationId)),
+      now,
+      bufferSize: options.bufferSize,
+      bufferMs: options.bufferMs,
+      pageSize: PAGE_SIZE,
+      maxPending: MAX_PENDING,
+      retryDelayMs: (attempt) => Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+      report,
+    };
+  }
 
-  /** Registers interest in an organization; resolves once its events reach this pod. */
+  /** Registers interest in an organization; resolves once its events reach this pod. A rejection keeps the interest: release it. */
   acquire(organizationId: string): Promise<void> {
-    const feed = this.feed(organizationId);
-    feed.interest += 1;
-    if (feed.unbindTimer !== undefined) {
-      clearTimeout(feed.unbindTimer);
-      feed.unbindTimer = undefined;
+    const entry = this.entry(organizationId);
+    entry.interest += 1;
+    if (entry.unbindTimer !== undefined) {
+      clearTimeout(entry.unbindTimer);
+      entry.unbindTimer = undefined;
     }
-    if (feed.binding === undefined) {
+    if (entry.binding === undefined) {
       const binding = this.binder.bindOrganization(organizationId);
-      feed.binding = binding;
+      entry.binding = binding;
       binding.catch(() => {
         // A failed bind is retried by the next acquire; the caller sees the rejection.
-        if (feed.binding === binding) feed.binding = undefined;
+        if (entry.binding === binding) entry.binding = undefined;
       });
     }
-    return feed.binding;
+    return entry.binding;
   }
 
   /** Drops interest; the binding goes after `lingerMs` without interest. */
   release(organizationId: string): void {
-    const feed = this.feeds.get(organizationId);
-    if (feed === undefined || feed.interest === 0) return;
-    feed.interest -= 1;
-    if (feed.interest > 0 || feed.unbindTimer !== undefined) return;
-    feed.unbindTimer = setTimeout(() => this.unbind(organizationId, feed), this.options.lingerMs);
-    feed.unbindTimer.unref();
+    const entry = this.entries.get(organizationId);
+    if (entry === undefined || entry.interest === 0) return;
+    entry.interest -= 1;
+    if (entry.interest > 0 || entry.unbindTimer !== undefined) return;
+    entry.unbindTimer = setTimeout(() => this.unbind(organizationId, entry), this.options.lingerMs);
+    entry.unbindTimer.unref();
   }
 
-  /** A sequenced frame arrived: fan it out once, remember it, wake pollers. Returns the sockets reached. */
-  deliver(frame: RoutedFrame): number {
-    const feed = this.feeds.get(frame.organizationId);
-    if (feed === undefined || feed.binding === undefined) return 0;
-    if (compareEventIds(frame.id, feed.lastId) <= 0) {
-      this.metrics.eventsDuplicateDropped.inc();
-      return 0;
-    }
-    feed.lastId = frame.id;
-    const nowMs = this.now();
-    feed.buffer.push({ frame, atMs: nowMs });
-    this.evict(feed, nowMs);
-    const delivered = this.broadcaster.publish(organizationTopic(frame.organizationId), frame.frame);
-    this.metrics.eventsDelivered.inc(delivered);
-    this.metrics.deliveriesPerEvent.observe(delivered);
-    if (frame.publishedAtMs !== undefined && delivered > 0) this.metrics.deliveryLatency.observe(Math.max(0, nowMs - frame.publishedAtMs) / 1000);
-    for (const wake of feed.waiters) wake();
-    feed.waiters.clear();
-    return delivered;
+  /** A routed frame arrived for this pod. */
+  deliver(frame: RoutedFrame): void {
+    const entry = this.entries.get(frame.organizationId);
+    if (entry === undefined || entry.binding === undefined) return;
+    entry.feed.deliver(frame);
   }
 
-  /**
-   * Buffered frames newer than `afterId`. `covered` is false when frames newer than `afterId` were
-   * already dropped from the buffer (the caller must read history again from a later point).
-   */
-  framesAfter(organizationId: string, afterId: string): { frames: RoutedFrame[]; covered: boolean } {
-    const feed = this.feeds.get(organizationId);
-    if (feed === undefined) return { frames: [], covered: true };
-    const frames = feed.buffer.filter((b) => compareEventIds(b.frame.id, afterId) > 0).map((b) => b.frame);
-    return { frames, covered: compareEventIds(feed.evictedUpTo, afterId) <= 0 };
+  /** The feed of a bound organization (undefined when not bound here). */
+  feed(organizationId: string): OrganizationFeed | undefined {
+    const entry = this.entries.get(organizationId);
+    return entry?.binding === undefined ? undefined : entry.feed;
+  }
+
+  /** The newest id this pod's feed delivered for the organization; undefined when not known. */
+  lastDelivered(organizationId: string): string | undefined {
+    return this.feed(organizationId)?.lastId;
   }
 
   /** Resolves when any of the organizations gets a frame, or after `timeoutMs`. */
@@ -118,102 +127,105 @@ export class OrganizationFeeds {
     return new Promise((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
-        for (const id of organizationIds) this.feeds.get(id)?.waiters.delete(wake);
+        for (const id of organizationIds) this.entries.get(id)?.waiters.delete(wake);
         resolve();
       };
       const timer = setTimeout(wake, timeoutMs);
-      for (const id of organizationIds) this.feed(id).waiters.add(wake);
+      for (const id of organizationIds) this.entry(id).waiters.add(wake);
     });
   }
 
   /** Organizations with a binding on this pod. */
   get boundCount(): number {
     let count = 0;
-    for (const feed of this.feeds.values()) if (feed.binding !== undefined) count += 1;
+    for (const entry of this.entries.values()) if (entry.binding !== undefined) count += 1;
     return count;
   }
 
-  /** The newest id delivered on this pod for the organization (`0-0` when none). */
-  lastDelivered(organizationId: string): string {
-    return this.feeds.get(organizationId)?.lastId ?? NO_ID;
-  }
-
-  /**
-   * Other holders of interest in the organization on this pod, besides the caller's own (sockets,
-   * connections being set up, long polls): those a newcomer's fast-forward may concern.
-   */
-  othersInterested(organizationId: string): number {
-    return Math.max(0, (this.feeds.get(organizationId)?.interest ?? 0) - 1);
-  }
-
-  /**
-   * A connection goes live after `upTo` (it got everything up to there from history). Moves the
-   * feed up to that point first: `frames` (read from history after `lastDelivered`) are published
-   * to the sockets already subscribed, so that, from now on, every socket of the organization needs
-   * exactly the frames newer than the feed's last id, and a late or re-routed older frame is dropped
-   * instead of reaching the newcomer twice.
-   */
-  advance(organizationId: string, upTo: string, frames: readonly RoutedFrame[]): void {
-    const feed = this.feeds.get(organizationId);
-    if (feed === undefined || compareEventIds(upTo, feed.lastId) <= 0) return;
-    for (const frame of frames) if (compareEventIds(frame.id, upTo) <= 0) this.deliver(frame);
-    if (compareEventIds(upTo, feed.lastId) > 0) feed.lastId = upTo;
-  }
-
-  /** Bound organizations with the newest id delivered for each (what a resync reads after). */
-  boundOrganizations(): Array<{ organizationId: string; lastId: string }> {
-    const bound: Array<{ organizationId: string; lastId: string }> = [];
-    for (const [organizationId, feed] of this.feeds) if (feed.binding !== undefined) bound.push({ organizationId, lastId: feed.lastId });
-    return bound;
-  }
-
   isBound(organizationId: string): boolean {
-    return this.feeds.get(organizationId)?.binding !== undefined;
+    return this.entries.get(organizationId)?.binding !== undefined;
+  }
+
+  /** After a reconnection of the routed path: every bound feed reads history up to its end. */
+  syncAll(): number {
+    let count = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.binding === undefined || entry.feed.lastId === undefined) continue;
+      entry.feed.sync();
+      count += 1;
+    }
+    return count;
+  }
+
+  /**
+   * The periodic check against history, a net under every other mechanism: a feed with subscribers
+   * that is still behind the history's last id of the previous check (a frame lost with nothing
+   * after it to reveal the gap) reads history up to its end.
+   */
+  async check(): Promise<void> {
+    const due = [...this.entries.values()].filter((entry) => entry.binding !== undefined && entry.feed.lastId !== undefined
+      && this.broadcaster.subscribers(organizationTopic(entry.feed.organizationId)) > 0);
+    for (let i = 0; i < due.length; i += 100) {
+      await Promise.all(due.slice(i, i + 100).map(async (entry) => {
+        const { feed } = entry;
+        const target = entry.checkTarget;
+        if (target !== undefined && feed.lastId !== undefined && compareEventIds(feed.lastId, target) < 0 && !feed.isRepairing) {
+          this.metrics.feedRepairs.inc({ result: 'checked_behind' });
+          feed.sync();
+        }
+        entry.checkTarget = await this.history.lastId(feed.organizationId);
+      }));
+    }
   }
 
   /** Drops aged frames of idle feeds (call periodically). */
   sweep(): void {
     const nowMs = this.now();
-    for (const feed of this.feeds.values()) this.evict(feed, nowMs);
+    for (const entry of this.entries.values()) entry.feed.evict(nowMs);
   }
 
-  /** Stops every linger timer (shutdown). */
+  /** Stops every linger timer and wakes every poll (shutdown). */
   close(): void {
-    for (const feed of this.feeds.values()) {
-      if (feed.unbindTimer !== undefined) clearTimeout(feed.unbindTimer);
-      feed.unbindTimer = undefined;
-      for (const wake of [...feed.waiters]) wake();
+    for (const entry of this.entries.values()) {
+      if (entry.unbindTimer !== undefined) clearTimeout(entry.unbindTimer);
+      entry.unbindTimer = undefined;
+      for (const wake of [...entry.waiters]) wake();
     }
   }
 
-  private feed(organizationId: string): Feed {
-    let feed = this.feeds.get(organizationId);
-    if (feed === undefined) {
-      feed = { interest: 0, binding: undefined, unbindTimer: undefined, buffer: [], evictedUpTo: NO_ID, lastId: NO_ID, waiters: new Set() };
-      this.feeds.set(organizationId, feed);
+  private fanOut(organizationId: string, text: string, frame: RoutedFrame | undefined): number {
+    const delivered = this.broadcaster.publish(organizationTopic(organizationId), text);
+    if (frame !== undefined) {
+      this.metrics.eventsDelivered.inc(delivered);
+      this.metrics.deliveriesPerEvent.observe(delivered);
+      if (frame.publishedAtMs !== undefined && delivered > 0) this.metrics.deliveryLatency.observe(Math.max(0, this.now() - frame.publishedAtMs) / 1000);
     }
-    return feed;
+    const entry = this.entries.get(organizationId);
+    if (entry !== undefined && entry.waiters.size > 0) {
+      for (const wake of [...entry.waiters]) wake();
+      entry.waiters.clear();
+    }
+    return delivered;
   }
 
-  private evict(feed: Feed, nowMs: number): void {
-    const { bufferSize, bufferMs } = this.options;
-    let drop = 0;
-    while (drop < feed.buffer.length && (feed.buffer.length - drop > bufferSize || nowMs - feed.buffer[drop]!.atMs > bufferMs)) drop += 1;
-    if (drop === 0) return;
-    feed.evictedUpTo = feed.buffer[drop - 1]!.frame.id;
-    feed.buffer.splice(0, drop);
+  private entry(organizationId: string): Entry {
+    let entry = this.entries.get(organizationId);
+    if (entry === undefined) {
+      entry = { feed: new OrganizationFeed(organizationId, this.context), interest: 0, binding: undefined, unbindTimer: undefined, waiters: new Set(), checkTarget: undefined };
+      this.entries.set(organizationId, entry);
+    }
+    return entry;
   }
 
-  private unbind(organizationId: string, feed: Feed): void {
-    feed.unbindTimer = undefined;
-    if (feed.interest > 0 || feed.waiters.size > 0) return;
-    feed.binding = undefined;
-    // Frames that arrive after the unbind would be missed: forget the buffer so no catch-up trusts it.
-    feed.evictedUpTo = feed.lastId;
-    feed.buffer.length = 0;
+  private unbind(organizationId: string, entry: Entry): void {
+    entry.unbindTimer = undefined;
+    if (entry.interest > 0 || entry.waiters.size > 0) return;
+    entry.binding = undefined;
+    // Frames that arrive after the unbind would be missed: nothing may rely on this feed's position.
+    entry.feed.forget();
     this.binder.unbindOrganization(organizationId).then(
       () => {
-        if (feed.binding === undefined && feed.interest === 0) this.feeds.delete(organizationId);
+        if (entry.binding === undefined && entry.interest === 0) this.entries.delete(organizationId);
       },
       (error: unknown) => this.logger.warn({ err: error, organization: organizationId }, 'unbinding an organization failed; it stays bound until the queue goes'),
     );

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { Admission, UpgradeRequest } from '../admission/admission.js';
+import { frameOfEntry } from '../events/history-frame.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { parseResume, queryParameter, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
 import type { ConnectDecision } from './connect-decision.js';
-import { readCatchUp, stillCovered, type CatchUp } from './catch-up.js';
-import type { ConnectionManager, FeedInterest } from './connection-manager.js';
+import type { ConnectionManager, FeedInterest, OrganizationStart } from './connection-manager.js';
 
-/** The cluster-wide per-user connection count (absent on a single node: the local count suffices). */
+/** The cluster-wide per-user connection count: the one per-user limit (atomic across pods). */
 export interface UserSlots {
   reserve(userId: string): Promise<boolean>;
   release(userId: string): void;
@@ -15,9 +15,9 @@ export interface UserSlots {
 
 export interface ConnectFlowDeps {
   readonly admit: (request: UpgradeRequest, pending: number) => Promise<Admission>;
-  readonly slots: UserSlots | undefined;
-  readonly feeds: FeedInterest;
-  readonly history: HistoryStore;
+  readonly slots: UserSlots;
+  readonly feeds: FeedInterest & { lastDelivered(organizationId: string): string | undefined };
+  readonly history: Pick<HistoryStore, 'readAfter' | 'lastId'>;
   readonly manager: ConnectionManager;
   readonly resumeMaxEvents: number;
   readonly metrics: GatewayMetrics;
@@ -25,9 +25,11 @@ export interface ConnectFlowDeps {
 }
 
 /**
- * Everything between an upgrade request and a live socket: admission, the cluster-wide user slot,
- * the organizations' feeds (bound before anything is read), and the history the client missed.
- * The decision's `open` then goes live synchronously; `cancel` undoes it all if the client left.
+ * Everything between an upgrade request and a live socket: admission, the user's slot, the
+ * organizations' feeds (bound before anything is read), where each organization starts and, for
+ * resumed ones, the history the client missed (at most RESUME_MAX_EVENTS; beyond, or when the
+ * history no longer reaches back, `recovered: false` and the organization starts live). The
+ * decision's `open` then goes live; `cancel` undoes it all if the client left.
  */
 export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeRequest, pending: number) => Promise<ConnectDecision> {
   const { metrics } = deps;
@@ -44,16 +46,16 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
       if (!(error instanceof ResumeParseError)) throw error;
       return { ok: false, status: 400, error: 'invalid_request', message: error.message };
     }
+    const changesSeen = deps.manager.changeSequence();
     const admission = await deps.admit(request, pending);
     if (!admission.ok) return admission;
     const { principal, organizations } = admission;
-
-    if (deps.slots !== undefined && !(await deps.slots.reserve(principal.userId))) {
+    if (!(await deps.slots.reserve(principal.userId))) {
       metrics.connectionsRefused.inc({ reason: 'user_limit' });
       return { ok: false, status: 429, error: 'too_many_connections', message: 'this user holds too many connections' };
     }
-    const releaseSlot = (): void => deps.slots?.release(principal.userId);
-
+    const releaseSlot = (): void => deps.slots.release(principal.userId);
+    // Interest is held whatever a binding's outcome: every one is released below on failure.
     const acquired = await Promise.allSettled(organizations.map((org) => deps.feeds.acquire(org)));
     const releaseFeeds = (): void => organizations.forEach((org) => deps.feeds.release(org));
     const failed = acquired.find((a): a is PromiseRejectedResult => a.status === 'rejected');
@@ -61,13 +63,26 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
       releaseFeeds();
       releaseSlot();
       deps.logger.warn({ err: failed.reason }, 'could not bind the organizations of a new connection');
-      metrics.connectionsRefused.inc({ reason: 'at_capacity' });
+      metrics.connectionsRefused.inc({ reason: 'feed_unavailable' });
       return { ok: false, status: 503, error: 'unavailable', message: 'the event feed is unavailable; retry' };
     }
-
-    let catchUp: CatchUp;
+    const recovered: Record<string, boolean> = {};
+    const starts = new Map<string, OrganizationStart>();
     try {
-      catchUp = await readCatchUp(organizations, resume, deps.history, deps.feeds, deps.resumeMaxEvents);
+      await Promise.all(organizations.map(async (org) => {
+        const from = resume.get(org);
+        if (from !== undefined) {
+          const page = await deps.history.readAfter(org, from, deps.resumeMaxEvents);
+          recovered[org] = page.complete && !page.more;
+          metrics.resumes.inc({ recovered: String(recovered[org]) });
+          if (recovered[org]) {
+            starts.set(org, { position: from, replay: page.entries.map((entry) => frameOfEntry(org, entry)) });
+            return;
+          }
+        }
+        // Live from now on: where this pod's feed stands, or the end of the history.
+        starts.set(org, { position: deps.feeds.lastDelivered(org) ?? await deps.history.lastId(org), replay: [] });
+      }));
     } catch (error) {
       releaseFeeds();
       releaseSlot();
@@ -75,31 +90,13 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
     }
     return {
       ok: true,
-      open: (socket) => {
-        // A burst may have pushed frames out of a buffer since the read: then the gap cannot be
-        // bridged, and the client is told to refetch instead of silently missing events.
-        const final = stillCovered(catchUp, deps.feeds) ? catchUp : withoutReplay(catchUp, deps.feeds);
-        for (const recovered of Object.values(final.recovered)) metrics.resumes.inc({ recovered: String(recovered) });
-        return deps.manager.open(socket, principal, organizations, final);
-      },
+      open: (socket) => deps.manager.open(socket, principal, organizations, { recovered, starts, changesSeen }),
       cancel: () => {
         releaseFeeds();
         releaseSlot();
       },
     };
   };
-}
-
-/** Nothing can be bridged: every organization starts live now, resumed ones flagged for a refetch. */
-function withoutReplay(catchUp: CatchUp, feeds: FeedInterest): CatchUp {
-  const recovered = Object.fromEntries(Object.keys(catchUp.recovered).map((org) => [org, false]));
-  const startAfter = new Map([...catchUp.startAfter.keys()].map((org) => [org, newestBuffered(org, feeds)]));
-  return { recovered, replay: new Map(), startAfter, cursor: startAfter, fastForward: new Map() };
-}
-
-function newestBuffered(org: string, feeds: FeedInterest): string {
-  const { frames } = feeds.framesAfter(org, '0-0');
-  return frames.length > 0 ? frames[frames.length - 1]!.id : '0-0';
 }
 
 /** Whether a comma-separated header value lists `token` (case-insensitive), as `Connection` does. */

@@ -1,43 +1,69 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
-import type { InboundMembershipChange } from '../consumer/event-source.js';
+import type { InboundMembershipChange } from '../events/inbound-event.js';
+import type { RoutedFrame } from '../events/routed-frame.js';
 import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
-import { ConnectionRegistry } from '../registry/connection-registry.js';
 import { formatResume } from '../protocol/resume.js';
-import type { RoutedFrame } from '../consumer/cluster-source.js';
-import type { CatchUp, FeedView } from './catch-up.js';
+import { ConnectionRegistry } from '../registry/connection-registry.js';
+import { OrganizationCatchUp, type CatchUpDeps, type CatchUpOutcome } from './organization-catch-up.js';
 import { Session, type SessionLimits, type SessionObserver } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
 
-/** Interest in organizations' feeds: held while a connection receives an organization. */
-export interface FeedInterest extends FeedView {
+/** Interest in organizations' feeds: held while a connection receives (or catches up on) one. */
+export interface FeedInterest {
   acquire(organizationId: string): Promise<void>;
   release(organizationId: string): void;
-  lastDelivered(organizationId: string): string;
-  othersInterested(organizationId: string): number;
-  advance(organizationId: string, upTo: string, frames: readonly RoutedFrame[]): void;
+}
+
+/** Where a connection starts in one organization. */
+export interface OrganizationStart {
+  /** The id the connection has: frames after it follow, replayed ones first. */
+  readonly position: string;
+  /** Frames read from history after `position`, oldest first. */
+  readonly replay: readonly RoutedFrame[];
+}
+
+/** What the connect flow prepared for `open`. */
+export interface OpenPlan {
+  /** Per resumed organization: did the history reach back to the client's id? */
+  readonly recovered: Readonly<Record<string, boolean>>;
+  readonly starts: ReadonlyMap<string, OrganizationStart>;
+  /** `changeSequence()` when admission read the memberships: later changes are applied at open. */
+  readonly changesSeen: number;
 }
 
 export interface ConnectionHooks {
-  /** After the session was removed; `organizations` are the ones it held. */
-  onClosed?(session: Session, organizations: readonly string[]): void;
+  /** After the session was removed. */
+  onClosed?(session: Session): void;
 }
 
 export interface ConnectionManagerOptions extends SessionLimits {
   readonly podName: string;
   readonly maxConnections: number;
-  readonly maxConnectionsPerUser: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly maxPayloadBytes: number;
+  /** Tokens are accepted this long past `exp` (clock tolerance): the sweep closes them then, not earlier. */
+  readonly tokenGraceMs: number;
 }
 
+interface RecentChange {
+  readonly sequence: number;
+  readonly change: InboundMembershipChange;
+  readonly position: string;
+  readonly atMs: number;
+}
+
+/** How long membership changes are kept for connections that were between admission and open. */
+const RECENT_CHANGES_MS = 120_000;
+
 /**
- * Owns the live sessions of this pod: registration, topic subscriptions, membership changes,
- * heartbeats and token expiry. No I/O of its own besides the sockets it is handed.
+ * Owns the live sessions of this pod: registration, catching up and topic subscriptions, membership
+ * changes (applied at their position in the organization's sequence), heartbeats and token expiry.
+ * No I/O of its own besides the sockets it is handed and the history its catch-ups read.
  */
 export class ConnectionManager {
   /** One observer for every session: no per-connection closures. */
@@ -46,12 +72,15 @@ export class ConnectionManager {
     onClientError: (code) => this.metrics.clientErrors.inc({ code }),
   };
   private readonly registry = new ConnectionRegistry<Session>();
+  private changeCount = 0;
+  private recentChanges: RecentChange[] = [];
 
   constructor(
     private readonly options: ConnectionManagerOptions,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly feeds: FeedInterest,
+    private readonly catchUpDeps: CatchUpDeps,
     private readonly hooks: ConnectionHooks = {},
     private readonly now: () => number = Date.now,
   ) {
@@ -66,18 +95,23 @@ export class ConnectionManager {
     return this.registry.countForUser(userId);
   }
 
+  /** How many membership changes this pod applied so far (see OpenPlan.changesSeen). */
+  changeSequence(): number {
+    return this.changeCount;
+  }
+
   /**
    * Makes a freshly upgraded socket live, its organizations' feeds already acquired (one interest
-   * each, owned by the session once it is registered), in this one synchronous step: `connection.established`,
-   * the replayed history, the buffered frames newer than it, and the topic subscriptions. Nothing can
-   * arrive in between, so the client sees no gap and no duplicate.
+   * each, owned by the session from now on): `connection.established`, then each organization's
+   * catch-up (replay under backpressure, then live), then the membership changes that came while the
+   * connection was being prepared. An exception after registration closes the socket with 1011.
    */
-  open(socket: SocketPort, principal: Principal, organizations: readonly string[], catchUp?: CatchUp): Session {
+  open(socket: SocketPort, principal: Principal, organizations: readonly string[], plan: OpenPlan): Session {
     const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, this.observer, this.now());
-    if (this.registry.countForUser(principal.userId) >= this.options.maxConnectionsPerUser) {
-      this.register(session, principal.userId, organizations);
-      session.close(CloseCode.TooManyConnections, 'too many connections for this user', 'user_limit');
-      return session;
+    const cursor = new Map<string, string>();
+    for (const organization of organizations) {
+      const start = plan.starts.get(organization);
+      if (start !== undefined) cursor.set(organization, start.position);
     }
     const established: ConnectionEstablishedFrame = {
       event_type: 'connection.established',
@@ -85,8 +119,8 @@ export class ConnectionManager {
         connection_id: session.id,
         user_id: principal.userId,
         organizations: [...organizations],
-        ...(catchUp !== undefined && Object.keys(catchUp.recovered).length > 0 && { recovered: catchUp.recovered }),
-        resume: formatResume(catchUp?.cursor ?? new Map()),
+        ...(Object.keys(plan.recovered).length > 0 && { recovered: plan.recovered }),
+        resume: formatResume(cursor),
         heartbeat_interval_ms: this.options.heartbeatIntervalMs,
         heartbeat_timeout_ms: this.options.heartbeatTimeoutMs,
         max_payload_bytes: this.options.maxPayloadBytes,
@@ -94,79 +128,54 @@ export class ConnectionManager {
         token_expires_at: new Date(principal.expiresAtMs).toISOString(),
       },
     };
-    session.send(JSON.stringify(established));
-    for (const organization of organizations) {
-      const startAfter = catchUp?.startAfter.get(organization);
-      if (startAfter !== undefined) {
-        this.feeds.advance(organization, startAfter, catchUp!.fastForward.get(organization) ?? []);
-        for (const frame of catchUp!.replay.get(organization) ?? []) session.send(frame);
-        for (const live of this.feeds.framesAfter(organization, startAfter).frames) session.send(live.frame);
-      }
-      socket.subscribe(organizationTopic(organization));
-    }
-    // Last: an exception above leaves nothing registered (the caller undoes the preparations).
-    this.register(session, principal.userId, organizations);
-    return session;
-  }
-
-  private register(session: Session, userId: string, organizations: readonly string[]): void {
-    this.registry.add(session, userId, organizations);
+    this.registry.add(session, principal.userId, organizations);
     this.metrics.connections.set(this.registry.size);
     this.metrics.connectionsAccepted.inc();
+    try {
+      session.send(JSON.stringify(established));
+      for (const organization of organizations) {
+        const start = plan.starts.get(organization);
+        if (start !== undefined) this.catchUp(session, organization, start.position, start.replay);
+      }
+      for (const recent of this.recentChanges) {
+        if (recent.sequence > plan.changesSeen && recent.change.userId === principal.userId) this.applyTo(session, recent.change, recent.position);
+      }
+    } catch (error) {
+      this.metrics.handlerErrors.inc({ handler: 'open' });
+      this.logger.error({ err: error, connection: session.id }, 'opening a connection failed; closing it');
+      session.close(CloseCode.InternalError, 'internal error', 'internal_error');
+    }
+    return session;
   }
 
   /** The socket is gone (either side closed it). Must be called exactly once per session. */
   closed(session: Session, code: number): void {
     const wasClosing = session.status === 'closing';
     session.status = 'closed';
+    session.catchUps = undefined;
     const organizations = this.registry.organizationsOf(session);
     this.registry.remove(session);
     this.metrics.connections.set(this.registry.size);
     for (const organization of organizations) this.feeds.release(organization);
-    this.hooks.onClosed?.(session, organizations);
+    this.hooks.onClosed?.(session);
     const reason: CloseReason = session.closeReason ?? (code === CloseCode.MessageTooBig ? 'protocol_violation' : 'client');
     this.metrics.connectionsClosed.inc({ reason });
     this.logger.debug({ connection: session.id, user: session.userId, code, reason, serverInitiated: wasClosing }, 'connection closed');
   }
 
   /**
-   * Applies a membership change to this user's live sessions on this pod. A removal takes effect at
-   * once; an addition once the organization's feed is bound here.
+   * Applies a membership change to this user's live sessions on this pod, at its position in the
+   * organization's sequence: a member added receives every event after `position` (caught up from
+   * history, then live); a member removed receives every event up to it, then nothing more.
    */
-  applyMembership(change: InboundMembershipChange): number {
-    const topic = organizationTopic(change.organizationId);
-    const removed = change.eventType === 'organization.member.removed';
-    const frame: OrganizationChangedFrame = {
-      event_type: removed ? 'organization.access.revoked' : 'organization.access.granted',
-      data: { organization_id: change.organizationId },
-    };
-    const text = JSON.stringify(frame);
+  applyMembership(change: InboundMembershipChange, position: string): number {
+    this.changeCount += 1;
+    const nowMs = this.now();
+    this.recentChanges.push({ sequence: this.changeCount, change, position, atMs: nowMs });
+    while (this.recentChanges.length > 0 && nowMs - this.recentChanges[0]!.atMs > RECENT_CHANGES_MS) this.recentChanges.shift();
     let affected = 0;
     for (const session of this.registry.connectionsOfUser(change.userId)) {
-      if (session.status !== 'open') continue;
-      if (removed) {
-        if (!this.registry.revoke(session, change.organizationId)) continue;
-        session.socket.unsubscribe(topic);
-        this.feeds.release(change.organizationId);
-        session.send(text);
-      } else {
-        if (!this.registry.grant(session, change.organizationId)) continue;
-        // The interest taken here belongs to the session from now on: a close or a later removal
-        // releases it, so the outcomes below release only what nobody else will.
-        this.feeds.acquire(change.organizationId).then(
-          () => {
-            if (session.status === 'open' && this.registry.receives(session, change.organizationId)) {
-              session.socket.subscribe(topic);
-              session.send(text);
-            }
-          },
-          (error: unknown) => {
-            if (session.status === 'open' && this.registry.revoke(session, change.organizationId)) this.feeds.release(change.organizationId);
-            this.logger.warn({ err: error, organization: change.organizationId }, 'could not bind a granted organization; the user gets it on reconnect');
-          },
-        );
-      }
-      affected += 1;
+      if (session.status === 'open' && this.applyTo(session, change, position)) affected += 1;
     }
     return affected;
   }
@@ -180,14 +189,14 @@ export class ConnectionManager {
 
   /**
    * Periodic pass over all sessions: pings the quiet ones, closes the silent ones and the ones whose
-   * token has expired. O(connections); run about once a second.
+   * token has expired (past the clock tolerance admission grants too). O(connections); run about once a second.
    */
   sweep(): void {
     const now = this.now();
-    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
+    const { heartbeatIntervalMs, heartbeatTimeoutMs, tokenGraceMs } = this.options;
     for (const session of this.registry.all()) {
       if (session.status !== 'open') continue;
-      if (now >= session.expiresAtMs) {
+      if (now >= session.expiresAtMs + tokenGraceMs) {
         session.close(CloseCode.TokenExpired, 'token expired; reconnect with a fresh token', 'token_expired');
         continue;
       }
@@ -211,5 +220,65 @@ export class ConnectionManager {
       sessions[j] = tmp;
     }
     return sessions;
+  }
+
+  /** One session's part of a membership change; true when it changed something. */
+  private applyTo(session: Session, change: InboundMembershipChange, position: string): boolean {
+    const organization = change.organizationId;
+    if (change.eventType === 'organization.member.removed') {
+      if (!this.registry.receives(session, organization)) return false;
+      const catchUp = session.catchUps?.get(organization);
+      if (catchUp !== undefined) {
+        catchUp.stopAfter(position);
+        return true;
+      }
+      const feed = this.catchUpDeps.feed(organization);
+      if (feed === undefined) this.revoke(session, organization);
+      else feed.whenDelivered(position, () => this.revoke(session, organization));
+      return true;
+    }
+    if (!this.registry.grant(session, organization)) return false;
+    // The interest taken here belongs to the session from now on: a close or a later removal releases it.
+    this.feeds.acquire(organization).then(
+      () => {
+        if (session.status !== 'open' || !this.registry.receives(session, organization)) return;
+        const granted: OrganizationChangedFrame = { event_type: 'organization.access.granted', data: { organization_id: organization, position } };
+        if (session.send(JSON.stringify(granted))) this.catchUp(session, organization, position, []);
+      },
+      (error: unknown) => {
+        if (session.status === 'open' && this.registry.revoke(session, organization)) this.feeds.release(organization);
+        this.logger.warn({ err: error, organization }, 'could not bind a granted organization; the user gets it on reconnect');
+      },
+    );
+    return true;
+  }
+
+  private revoke(session: Session, organization: string): void {
+    if (session.status !== 'open' || !this.registry.revoke(session, organization)) return;
+    session.catchUps?.delete(organization);
+    session.socket.unsubscribe(organizationTopic(organization));
+    this.feeds.release(organization);
+    const revoked: OrganizationChangedFrame = { event_type: 'organization.access.revoked', data: { organization_id: organization } };
+    session.send(JSON.stringify(revoked));
+  }
+
+  private catchUp(session: Session, organization: string, position: string, replay: readonly RoutedFrame[]): void {
+    const finished = (outcome: CatchUpOutcome): void => {
+      if (session.catchUps?.get(organization) === catchUp) session.catchUps.delete(organization);
+      if (session.catchUps?.size === 0) session.catchUps = undefined;
+      this.metrics.catchUps.inc({ outcome });
+      if (outcome === 'stopped') this.revoke(session, organization);
+      else if (outcome === 'failed' && session.status === 'open') {
+        // A history read failed for good (or the feed went): the client resumes from what it got.
+        session.close(CloseCode.TryAgainLater, 'could not catch up; reconnect', 'internal_error');
+      }
+    };
+    const catchUp = new OrganizationCatchUp(organization, position, replay, {
+      send: (text) => session.send(text),
+      bufferedAmount: () => session.socket.bufferedAmount(),
+      subscribe: (org) => session.socket.subscribe(organizationTopic(org)),
+    }, this.catchUpDeps, finished);
+    (session.catchUps ??= new Map()).set(organization, catchUp);
+    catchUp.pump();
   }
 }

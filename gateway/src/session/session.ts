@@ -2,6 +2,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { PONG_TEXT, type ErrorCode, type ErrorFrame } from '../protocol/frames.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { CloseReason } from '../metrics/metrics.js';
+import type { OrganizationCatchUp } from './organization-catch-up.js';
 import type { SocketPort } from './socket-port.js';
 
 export interface SessionLimits {
@@ -51,8 +52,28 @@ export class Session {
     this.lastSeenMs = nowMs;
   }
 
-  send(text: string): void {
-    if (this.status === 'open') this.socket.send(text);
+  /**
+   * Organizations this connection is still catching up on (see organization-catch-up.ts); undefined
+   * once it is live in all of them, so a live connection holds nothing for it.
+   */
+  catchUps: Map<string, OrganizationCatchUp> | undefined;
+
+  /**
+   * Sends a text frame. A frame the socket refuses (its buffer is over the limit) closes the
+   * connection at once as a slow consumer: nothing after a lost frame may reach it, so the client
+   * resumes from what it really got. False when the frame was not sent.
+   */
+  send(text: string): boolean {
+    if (this.status !== 'open') return false;
+    if (this.socket.send(text)) return true;
+    this.close(CloseCode.SlowConsumer, 'slow consumer: outgoing buffer full', 'slow_consumer');
+    return false;
+  }
+
+  /** The socket's buffer drained: catching up goes on. */
+  onDrain(): void {
+    if (this.status !== 'open' || this.catchUps === undefined) return;
+    for (const catchUp of [...this.catchUps.values()]) catchUp.pump();
   }
 
   /** Server-initiated close; idempotent. */
@@ -81,7 +102,7 @@ export class Session {
     const eventType = (frame as { event_type?: unknown }).event_type;
     if (eventType === 'ping') {
       this.observer.onClientMessage('ping');
-      this.socket.send(PONG_TEXT);
+      this.send(PONG_TEXT);
       return;
     }
     if (typeof eventType !== 'string') {
@@ -132,6 +153,6 @@ export class Session {
   private error(code: ErrorCode, message: string): void {
     this.observer.onClientError(code);
     const frame: ErrorFrame = { event_type: 'error', data: { code, message } };
-    this.socket.send(JSON.stringify(frame));
+    this.send(JSON.stringify(frame));
   }
 }

@@ -19,6 +19,8 @@ export interface SocketPort {
 export interface TopicBroadcaster {
   /** Publishes `text` to every socket subscribed to `topic`; returns how many sockets it reached. */
   publish(topic: string, text: string): number;
+  /** Sockets subscribed to `topic`. */
+  subscribers(topic: string): number;
 }
 
 export function organizationTopic(organizationId: string): string {

@@ -11,14 +11,10 @@ import { createPublicServer, type PublicServer } from './public-server.js';
 const feeds: FeedInterest = {
   acquire: async () => undefined,
   release: () => undefined,
-  framesAfter: () => ({ frames: [], covered: true }),
-  lastDelivered: () => '0-0',
-  othersInterested: () => 0,
-  advance: () => undefined,
 };
 
 const managerOptions = {
-  podName: 'p', maxConnections: 100, maxConnectionsPerUser: 10, heartbeatIntervalMs: 25_000, heartbeatTimeoutMs: 60_000, maxPayloadBytes: 4096,
+  podName: 'p', maxConnections: 100, tokenGraceMs: 0, heartbeatIntervalMs: 25_000, heartbeatTimeoutMs: 60_000, maxPayloadBytes: 4096,
   clientMessagesPerSecond: 100, clientMessagesBurst: 100, clientRateLimitStrikes: 10, malformedFrameLimit: 10,
 };
 
@@ -30,11 +26,19 @@ describe('public server: unexpected exceptions', () => {
   async function serve(connect: () => Promise<ConnectDecision>, routes: HttpRoute[] = []): Promise<{ server: PublicServer; port: number; metrics: ReturnType<typeof createMetrics> }> {
     const logger = pino({ level: 'silent' });
     const metrics = createMetrics({ collectDefaults: false });
-    const manager = new ConnectionManager(managerOptions, metrics, logger, feeds);
+    const manager = new ConnectionManager(managerOptions, metrics, logger, feeds, {
+      history: { readAfter: async () => ({ entries: [], complete: true, more: false }) },
+      feed: () => undefined,
+      subscribers: () => 0,
+      pageSize: 100,
+      budgetBytes: 1 << 19,
+      retryDelayMs: () => undefined,
+    });
     const server = createPublicServer({
       host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, maxBackpressureBytes: 1 << 20, heartbeatTimeoutMs: 60_000,
-      connect, manager, logger, faults: createHandlerFaults(logger, metrics), routes,
+      logger, faults: createHandlerFaults(logger, metrics),
     });
+    server.serve({ connect, manager, routes });
     const port = await server.listen();
     stop = () => server.stopListening();
     return { server, port, metrics };

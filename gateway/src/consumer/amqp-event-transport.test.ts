@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { connect, type ConfirmChannel } from 'amqplib';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,10 +5,12 @@ import { createMetrics, type GatewayMetrics } from '../metrics/metrics.js';
 import { TestPublisher } from '../../test/helpers/publisher.js';
 import { createTestVhost, randomName, type TestVhost } from '../../test/helpers/rabbit.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { createAmqpClusterSource, type AmqpClusterSourceOptions } from './amqp-cluster-source.js';
-import type { ClusterEventSource, ClusterSink, RoutedFrame } from './cluster-source.js';
+import type { EventTransport } from '../events/event-transport.js';
+import type { InboundMembershipChange } from '../events/inbound-event.js';
+import type { RoutedFrame } from '../events/routed-frame.js';
+import { createSequencingPipeline } from '../sequencing/sequencing-pipeline.js';
+import { createAmqpEventTransport, type AmqpEventTransportOptions } from './amqp-event-transport.js';
 import { BrokerUnavailableError, EventSourceStateError, UnroutableOrganizationError } from './event-source-error.js';
-import type { InboundMembershipChange } from './event-source.js';
 import { canaryRoutingKey, deadLetterQueueName, ingestQueueName, routedExchangeName } from './routing-keys.js';
 
 const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -29,29 +30,29 @@ afterAll(() => vhost?.cleanup());
 /** One gateway pod: its source, and what its sink saw. */
 interface Pod {
   readonly name: string;
-  readonly source: ClusterEventSource;
+  readonly source: EventTransport;
   readonly metrics: GatewayMetrics;
-  readonly options: AmqpClusterSourceOptions;
+  readonly options: AmqpEventTransportOptions;
   /** Dedupe keys of the ingest messages this pod sequenced, in order. */
   readonly sequenced: string[];
   readonly memberships: InboundMembershipChange[];
   readonly frames: RoutedFrame[];
 }
 
-/** History ids shared by the pods of a test, as Redis would hold them. */
+/** History ids (and prevs) shared by the pods of a test, as Redis would hold them: `<n>-0`. */
 function createHistory() {
   const last = new Map<string, number>();
-  return (organizationId: string) => {
-    const id = (last.get(organizationId) ?? 0) + 1;
-    last.set(organizationId, id);
-    return String(id);
+  return (organizationId: string): { id: string; prev: string } => {
+    const n = (last.get(organizationId) ?? 0) + 1;
+    last.set(organizationId, n);
+    return { id: `${n}-0`, prev: `${n - 1}-0` };
   };
 }
 
 interface PodSetup {
   readonly exchange: string;
-  readonly nextId?: (organizationId: string) => string;
-  readonly overrides?: Partial<AmqpClusterSourceOptions>;
+  readonly nextId?: (organizationId: string) => { id: string; prev: string };
+  readonly overrides?: Partial<AmqpEventTransportOptions> & { readonly retryDelayMs?: number };
   /** Runs before each task is sequenced. */
   readonly beforeSequence?: (data: unknown) => Promise<void>;
 }
@@ -60,7 +61,7 @@ interface PodSetup {
 async function startPod(setup: PodSetup): Promise<Pod> {
   const name = randomName('pod');
   const nextId = setup.nextId ?? createHistory();
-  const options: AmqpClusterSourceOptions = {
+  const options: AmqpEventTransportOptions = {
     url: vhost.url,
     exchange: setup.exchange,
     deadLetterExchange: `${setup.exchange}.dead-letter`,
@@ -72,31 +73,28 @@ async function startPod(setup: PodSetup): Promise<Pod> {
     reconnectMaxMs: 500,
     canaryIntervalMs: 200,
     podName: name,
-    retryDelayMs: 50,
+    maxEventBytes: 64 * 1024,
     stopTimeoutMs: 500,
     ...setup.overrides,
   };
   const metrics = createMetrics({ collectDefaults: false });
-  const source = createAmqpClusterSource(options, { logger, metrics });
+  const source = createAmqpEventTransport(options, { logger, metrics });
   const pod: Pod = { name, source, metrics, options, sequenced: [], memberships: [], frames: [] };
-  const sink: ClusterSink = {
-    async sequenceTask(event, dedupeKey) {
-      await setup.beforeSequence?.(event.data);
+  const pipeline = createSequencingPipeline({
+    async sequence(event, dedupeKey) {
+      const data: unknown = JSON.parse(event.dataJson);
+      await setup.beforeSequence?.(data);
       pod.sequenced.push(dedupeKey);
-      const id = nextId(event.organizationId);
-      return { organizationId: event.organizationId, id, frame: JSON.stringify({ id, data: event.data }), publishedAtMs: event.publishedAtMs };
+      const { id, prev } = nextId(event.organizationId);
+      return { organizationId: event.organizationId, id, prev, frame: JSON.stringify({ id, data }), publishedAtMs: event.publishedAtMs };
     },
-    routeTask: (frame) => source.publishRouted(frame),
-    async onIngestMembership(change, dedupeKey) {
-      pod.sequenced.push(dedupeKey);
+    async membershipChange(change) {
+      pod.sequenced.push(`membership ${change.userId}`);
       pod.memberships.push(change);
     },
-    onRoutedFrame(frame) {
-      pod.frames.push(frame);
-    },
-  };
+  }, source, { retryDelayMs: setup.overrides?.retryDelayMs ?? 50, window: options.ingestPrefetch ?? 1000, logger, metrics, now: Date.now });
   teardown.push(() => source.stop());
-  await source.start(sink);
+  await source.start(pipeline, { onFrame: (frame) => void pod.frames.push(frame), onReconnected: () => undefined });
   return pod;
 }
 
@@ -121,7 +119,7 @@ async function counter(metrics: GatewayMetrics, name: string, labels: Record<str
   return values.find((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label))?.value ?? 0;
 }
 
-describe('createAmqpClusterSource', () => {
+describe('createAmqpEventTransport', () => {
   it('sequences each ingest message once, on one pod, and routes its frame only to the pods bound to its organization', async () => {
     const exchange = randomName('tasks');
     const nextId = createHistory();
@@ -142,8 +140,9 @@ describe('createAmqpClusterSource', () => {
     expect(a.frames.map((frame) => frame.organizationId)).toEqual(Array(10).fill('org-a'));
     expect(dataOf(a.frames)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
     expect(dataOf(b.frames)).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
-    expect(b.frames.map((frame) => frame.id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
-    expect(a.frames[0]).toEqual({ organizationId: 'org-a', id: '1', frame: '{"id":"1","data":0}', publishedAtMs: expect.any(Number), routedAtMs: expect.any(Number) });
+    expect(b.frames.map((frame) => frame.id)).toEqual(['1-0', '2-0', '3-0', '4-0', '5-0', '6-0', '7-0', '8-0', '9-0', '10-0']);
+    expect(b.frames.map((frame) => frame.prev)).toEqual(['0-0', '1-0', '2-0', '3-0', '4-0', '5-0', '6-0', '7-0', '8-0', '9-0']);
+    expect(a.frames[0]).toEqual({ organizationId: 'org-a', id: '1-0', prev: '0-0', frame: '{"id":"1-0","data":0}', publishedAtMs: expect.any(Number), routedAtMs: expect.any(Number) });
     // Single active consumer: one pod sequenced all 22 messages, each once.
     const sequenced = [...a.sequenced, ...b.sequenced];
     expect(sequenced).toHaveLength(22);
@@ -229,6 +228,7 @@ describe('createAmqpClusterSource', () => {
     await publisher.raw('task.event.created', JSON.stringify({ data: 1 }));
     await publisher.raw('task.event.updated', JSON.stringify({ organization_id: longOrganization, data: 1 }));
     await publisher.raw('task.event.deleted', JSON.stringify({ organization_id: 'org-a' }));
+    await publisher.raw('task.event.created', JSON.stringify({ organization_id: 'org-a', data: 'x'.repeat(64 * 1024) }));
     const channel = await operatorChannel();
     channel.publish(routedExchangeName(exchange), 'org-a', Buffer.from('{}'));
     await channel.waitForConfirms();
@@ -237,17 +237,18 @@ describe('createAmqpClusterSource', () => {
 
     await waitFor(() => pod.frames.length === 1, 5_000, 'the valid frame');
     expect(dataOf(pod.frames)).toEqual(['valid']);
-    // No message id: the key is the hash of routing key and body.
-    expect(pod.sequenced).toEqual([createHash('sha256').update(`task.event.created\n${valid}`).digest('hex')]);
+    // No message id: the key is a hash of routing key, publish time properties and body.
+    expect(pod.sequenced).toHaveLength(1);
+    expect(pod.sequenced[0]).toMatch(/^h:[A-Za-z0-9_-]{32}$/);
     const deadLetters = deadLetterQueueName(exchange);
-    await waitFor(async () => (await channel.checkQueue(deadLetters)).messageCount === 5, 5_000, 'five dead letters');
+    await waitFor(async () => (await channel.checkQueue(deadLetters)).messageCount === 6, 5_000, 'six dead letters');
     const deaths: unknown[] = [];
     for (let message = await channel.get(deadLetters, { noAck: true }); message !== false; message = await channel.get(deadLetters, { noAck: true })) {
       deaths.push(message.properties.headers?.['x-death']?.[0]?.queue);
     }
-    expect(deaths.filter((queue) => queue === ingestQueueName(exchange))).toHaveLength(4);
+    expect(deaths.filter((queue) => queue === ingestQueueName(exchange))).toHaveLength(5);
     expect(deaths.filter((queue) => queue === pod.options.queueName)).toHaveLength(1);
-    for (const [reason, count] of [['malformed_json', 1], ['missing_organization', 1], ['invalid_shape', 2], ['unknown_event_type', 1]] as const) {
+    for (const [reason, count] of [['malformed_json', 1], ['missing_organization', 1], ['invalid_shape', 2], ['unknown_event_type', 1], ['too_large', 1]] as const) {
       expect(await counter(pod.metrics, 'orgcast_events_dead_lettered_total', { reason })).toBe(count);
     }
   });
@@ -260,7 +261,7 @@ describe('createAmqpClusterSource', () => {
     /** Publishes one frame per organization, in order, and waits for those of `expected`. */
     const route = async (organizations: string[], expected: string[]) => {
       const before = pod.frames.length;
-      for (const organizationId of organizations) await pod.source.publishRouted({ organizationId, id: String((sent += 1)), frame: '{}', publishedAtMs: undefined });
+      for (const organizationId of organizations) await pod.source.publishRouted({ organizationId, id: `${(sent += 1)}-0`, prev: undefined, frame: '{}', publishedAtMs: undefined });
       await waitFor(() => pod.frames.length >= before + expected.length, 5_000, `frames of ${expected.join(', ')}`);
       return pod.frames.slice(before).map((frame) => frame.organizationId);
     };
@@ -276,7 +277,7 @@ describe('createAmqpClusterSource', () => {
 
     await vhost.closeAllConnections();
     await waitFor(() => !pod.source.isReady(), 2_000, 'not ready');
-    await expect(pod.source.publishRouted({ organizationId: 'org-y', id: 'x', frame: '{}', publishedAtMs: undefined })).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(pod.source.publishRouted({ organizationId: 'org-y', id: '9-9', prev: undefined, frame: '{}', publishedAtMs: undefined })).rejects.toBeInstanceOf(BrokerUnavailableError);
     let boundWhileDown = false;
     const bindWhileDown = pod.source.bindOrganization('org-w').then(() => {
       boundWhileDown = true;
@@ -288,6 +289,22 @@ describe('createAmqpClusterSource', () => {
     expect(await route(['org-x', 'org-z', 'org-w', 'org-y'], ['org-w', 'org-y'])).toEqual(['org-w', 'org-y']);
   });
 
+  it('counts what a full pod queue drops as overflow, apart from poison messages, which it does not push out', async () => {
+    const exchange = randomName('tasks');
+    const stalled = await startPod({ exchange, overrides: { queueMaxLength: 2 } });
+    await stalled.source.bindOrganization('org-a');
+    await stalled.source.stop();
+    // The stalled pod's queue stays (x-expires); five frames arrive for it, it holds two.
+    const sender = await startPod({ exchange });
+    await waitFor(() => sender.source.isReady(), 5_000, 'sender ready');
+    for (let n = 1; n <= 5; n += 1) await sender.source.publishRouted({ organizationId: 'org-a', id: `${n}-0`, prev: `${n - 1}-0`, frame: '{}', publishedAtMs: undefined });
+    const channel = await operatorChannel();
+    await waitFor(async () => (await counter(sender.metrics, 'orgcast_pod_queue_overflow_total', {})) === 3, 5_000, 'three overflows counted');
+    expect((await channel.checkQueue(stalled.options.queueName)).messageCount).toBe(2);
+    expect((await channel.checkQueue(deadLetterQueueName(exchange))).messageCount).toBe(0);
+    expect(await counter(sender.metrics, 'orgcast_events_dead_lettered_total', { reason: 'invalid_shape' })).toBe(0);
+  });
+
   it('starts from a clean pod queue: bindings left by an earlier process of the same pod are gone', async () => {
     const exchange = randomName('tasks');
     const queueName = `${exchange}.pod-restarted`;
@@ -297,7 +314,7 @@ describe('createAmqpClusterSource', () => {
     await channel.bindQueue(queueName, routedExchangeName(exchange), 'org-stale');
     const pod = await startPod({ exchange, overrides: { queueName } });
     await pod.source.bindOrganization('org-live');
-    for (const organizationId of ['org-stale', 'org-live']) await pod.source.publishRouted({ organizationId, id: '1', frame: '{}', publishedAtMs: undefined });
+    for (const organizationId of ['org-stale', 'org-live']) await pod.source.publishRouted({ organizationId, id: '1-0', prev: '0-0', frame: '{}', publishedAtMs: undefined });
     await waitFor(() => pod.frames.length > 0, 5_000, 'the live frame');
     expect(pod.frames.map((frame) => frame.organizationId)).toEqual(['org-live']);
   });
@@ -317,11 +334,11 @@ describe('createAmqpClusterSource', () => {
     const exchange = randomName('tasks');
     const pod = await startPod({ exchange, overrides: { url: 'amqp://guest:guest@127.0.0.1:1/none', bindTimeoutMs: 100 } });
     expect(pod.source.isReady()).toBe(false);
-    await expect(pod.source.publishRouted({ organizationId: 'org-a', id: '1', frame: '{}', publishedAtMs: undefined })).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(pod.source.publishRouted({ organizationId: 'org-a', id: '1-0', prev: '0-0', frame: '{}', publishedAtMs: undefined })).rejects.toBeInstanceOf(BrokerUnavailableError);
     await expect(pod.source.bindOrganization('org-a')).rejects.toBeInstanceOf(BrokerUnavailableError);
     await expect(pod.source.bindOrganization('')).rejects.toBeInstanceOf(UnroutableOrganizationError);
-    await expect(pod.source.publishRouted({ organizationId: '', id: '1', frame: '{}', publishedAtMs: undefined })).rejects.toBeInstanceOf(UnroutableOrganizationError);
-    expect(() => createAmqpClusterSource({ ...pod.options, ingestPrefetch: 0 }, { logger, metrics: pod.metrics })).toThrow(/ingestPrefetch/);
+    await expect(pod.source.publishRouted({ organizationId: '', id: '1-0', prev: '0-0', frame: '{}', publishedAtMs: undefined })).rejects.toBeInstanceOf(UnroutableOrganizationError);
+    expect(() => createAmqpEventTransport({ ...pod.options, ingestPrefetch: 0 }, { logger, metrics: pod.metrics })).toThrow(/ingestPrefetch/);
   });
 
   it('stops idempotently, leaves no socket or timer behind, and cannot be restarted', async () => {
@@ -333,7 +350,7 @@ describe('createAmqpClusterSource', () => {
     expect(pod.source.stop()).toBe(stopping);
     await stopping;
     expect(pod.source.isReady()).toBe(false);
-    await expect(pod.source.start({ sequenceTask: async () => { throw new Error('not reached'); }, routeTask: async () => {}, onIngestMembership: async () => {}, onRoutedFrame: () => {} })).rejects.toBeInstanceOf(EventSourceStateError);
+    await expect(pod.source.start({ open: () => { throw new Error('not reached'); } }, { onFrame: () => {}, onReconnected: () => {} })).rejects.toBeInstanceOf(EventSourceStateError);
     await expect(pod.source.bindOrganization('org-b')).rejects.toBeInstanceOf(EventSourceStateError);
     await waitFor(() => active('TCPSocketWrap') <= sockets && active('Timeout') === 0, 2_000, 'sockets and timers released');
   });
