@@ -91,6 +91,54 @@ describe('createClient', () => {
     expect(types(harness.statuses)).toEqual(['connecting:websocket', 'connected']);
   });
 
+  it('on an event whose prev is not the last id seen, delivers nothing of it and resumes from that id', async () => {
+    harness = start();
+    await flush();
+    const first = harness.ws.last;
+    first.establish(['acme'], { resume: 'acme:99-0' });
+    first.receive({ event_type: 'task.event.created', id: '100-0', prev: '99-0', organization_id: 'acme', data: { id: 'a' } });
+    // 101-0 was lost on the way: 102-0 names it as its prev.
+    first.receive({ event_type: 'task.event.created', id: '102-0', prev: '101-0', organization_id: 'acme', data: { id: 'c' } });
+    first.receive({ event_type: 'task.event.created', id: '103-0', prev: '102-0', organization_id: 'acme', data: { id: 'd' } });
+    expect(ids(harness.events)).toEqual(['acme/100-0']);
+    await flush();
+    expect(harness.errors.map((e) => e.message).join()).toMatch(/did not arrive: resuming from 100-0/);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const second = harness.ws.last;
+    expect(second).not.toBe(first);
+    expect(second.query.get('resume')).toBe('acme:100-0');
+    second.establish(['acme'], { recovered: { acme: true }, resume: 'acme:100-0' });
+    for (const [id, prev] of [['101-0', '100-0'], ['102-0', '101-0'], ['103-0', '102-0']] as const) {
+      second.receive({ event_type: 'task.event.created', id, prev, organization_id: 'acme', data: { id } });
+    }
+    expect(ids(harness.events)).toEqual(['acme/100-0', 'acme/101-0', 'acme/102-0', 'acme/103-0']);
+    expect(harness.resyncs).toEqual([]);
+  });
+
+  it('surfaces organization.resync as a resync notice, and takes the next event as the start of a new chain', async () => {
+    harness = start();
+    await flush();
+    const socket = harness.ws.last;
+    socket.establish(['acme'], { resume: 'acme:5-0' });
+    socket.receive({ event_type: 'organization.resync', data: { organization_id: 'acme', reason: 'history_truncated' } });
+    socket.receive({ event_type: 'task.event.created', id: '90-0', prev: '89-0', organization_id: 'acme', data: { id: 'x' } });
+    socket.receive({ event_type: 'task.event.created', id: '91-0', prev: '90-0', organization_id: 'acme', data: { id: 'y' } });
+    expect(harness.resyncs).toEqual([{ organizationId: 'acme', reason: 'history_truncated' }]);
+    expect(ids(harness.events)).toEqual(['acme/90-0', 'acme/91-0']);
+    expect(harness.ws.sockets).toHaveLength(1);
+  });
+
+  it('starts the chain of a granted organization at the grant\'s position', async () => {
+    harness = start();
+    await flush();
+    const socket = harness.ws.last;
+    socket.establish(['acme']);
+    socket.receive({ event_type: 'organization.access.granted', data: { organization_id: 'globex', position: '40-0' } });
+    socket.receive({ event_type: 'task.event.created', id: '41-0', prev: '40-0', organization_id: 'globex', data: { id: 'g' } });
+    expect(ids(harness.events)).toEqual(['globex/41-0']);
+    expect(harness.client.resumeCursor()).toBe('globex:41-0');
+  });
+
   it('reconnects after a drop, resumes from the last id per organization and drops replayed duplicates', async () => {
     harness = start();
     await flush();

@@ -3,10 +3,11 @@ export interface ResyncNotice {
   readonly organizationId: string;
   /**
    * `history_truncated`: the gateway's history no longer reached back to the last event seen
-   * (`recovered: false`). `not_resumable`: the client had no event id to resume from, or the gateway
+   * (`recovered: false`, or an `organization.resync` while connected). `history_lost`: the gateway's
+   * store lost its data. `not_resumable`: the client had no event id to resume from, or the gateway
    * did not confirm the resume.
    */
-  readonly reason: 'history_truncated' | 'not_resumable';
+  readonly reason: 'history_truncated' | 'history_lost' | 'not_resumable';
 }
 
 export interface ResyncInput {

@@ -3,6 +3,7 @@ import { OrgcastClientError, PollError, ProtocolError, ServerError } from '../er
 import { CloseCode, closeAdvice, type CloseAdvice } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedData, OrganizationAccessFrame, OrganizationEvent, PollResponse } from '../protocol/frames.js';
 import { EventCursor } from '../resume/event-cursor.js';
+import { compareEventIds } from '../resume/event-id.js';
 import { decodeResume } from '../resume/resume-param.js';
 import type { ClientStatus } from '../status.js';
 import { withQuery, type Endpoints } from '../transport/endpoints.js';
@@ -51,6 +52,14 @@ type Phase =
 interface WsSlot {
   role: 'foreground' | 'upgrade';
   connection: WsConnection | undefined;
+  /** An event was missed on this connection: it is being replaced. */
+  gap?: boolean;
+}
+
+/** Whether `id` lies after `mark` (ids that cannot be ordered count as newer). */
+function isNewer(id: string, mark: string): boolean {
+  const order = compareEventIds(id, mark);
+  return order === undefined || order > 0;
 }
 
 /**
@@ -119,8 +128,9 @@ export class Supervisor {
           established: (data) => this.onEstablished(slot, data),
           frame: (frame) => {
             if (this.ws !== slot) return;
-            if (frame.kind === 'event') this.deliver(frame.frame);
+            if (frame.kind === 'event') this.deliverLive(slot, frame.frame);
             else if (frame.kind === 'access') this.onAccess(frame.frame);
+            else if (frame.kind === 'resync') this.onResync(frame.frame.data.organization_id, frame.frame.data.reason);
             else if (frame.kind === 'error') this.sink.error(new ServerError(frame.frame.data.code, frame.frame.data.message));
           },
           protocolError: (error) => this.sink.error(error),
@@ -328,6 +338,30 @@ export class Supervisor {
     if (this.cursor.accept(event.organization_id, event.id)) this.sink.event(event);
   }
 
+  /**
+   * A live event on the WebSocket: its `prev` must be the last id seen of its organization. One that
+   * is not means an event was lost on the way: it is not delivered, and the connection is replaced
+   * by one that resumes from the last id really seen (the gateway replays what is missing, in order).
+   */
+  private deliverLive(slot: WsSlot, event: OrganizationEvent): void {
+    const mark = this.cursor.markOf(event.organization_id);
+    if (event.prev !== undefined && mark !== undefined && event.prev !== mark && event.id !== mark && isNewer(event.id, mark)) {
+      if (!slot.gap) {
+        slot.gap = true;
+        this.sink.error(new ProtocolError(`an event of organization ${event.organization_id} before ${event.id} did not arrive: resuming from ${mark}`));
+        void slot.connection?.close(CloseCode.Normal, 'missed an event: resuming');
+      }
+      return;
+    }
+    this.deliver(event);
+  }
+
+  /** The gateway says events of the organization are gone: the application refetches; the next event starts a new chain. */
+  private onResync(organizationId: string, reason: string): void {
+    this.cursor.forget(organizationId);
+    this.sink.resync({ organizationId, reason: reason === 'history_lost' ? 'history_lost' : 'history_truncated' });
+  }
+
   private onAccess(frame: OrganizationAccessFrame): void {
     const organizationId = frame.data.organization_id;
     if (frame.event_type === 'organization.access.revoked') {
@@ -335,6 +369,8 @@ export class Supervisor {
       this.cursor.forget(organizationId);
     } else {
       this.followed?.add(organizationId);
+      // Events after the grant's position follow: the chain of the organization starts there.
+      if (frame.data.position !== undefined) this.cursor.advance(organizationId, frame.data.position);
     }
     this.sink.access(frame);
   }

@@ -37,6 +37,12 @@ export interface OrganizationEvent<TType extends string = string, TData = unknow
   readonly event_type: TType;
   readonly id: string;
   readonly organization_id: string;
+  /**
+   * The id of the organization's event before this one. An event whose `prev` is not the id the
+   * client saw last means one was missed on the way: the SDK resumes instead of delivering it.
+   * Absent for events stored before the gateway kept it.
+   */
+  readonly prev?: string;
   readonly data: TData;
   readonly timestamp: string;
 }
@@ -45,7 +51,14 @@ export type TaskEvent<TData = unknown, TType extends TaskEventType = TaskEventTy
 
 export interface OrganizationAccessFrame {
   readonly event_type: 'organization.access.granted' | 'organization.access.revoked';
-  readonly data: { readonly organization_id: string };
+  /** `position` (granted): the events that follow are exactly those after this id. */
+  readonly data: { readonly organization_id: string; readonly position?: string };
+}
+
+/** The gateway could not deliver some events of the organization: the application must refetch it. */
+export interface OrganizationResyncFrame {
+  readonly event_type: 'organization.resync';
+  readonly data: { readonly organization_id: string; readonly reason: string };
 }
 
 export interface ServerErrorFrame {
@@ -67,6 +80,7 @@ export type ServerFrame =
   | { readonly kind: 'established'; readonly frame: ConnectionEstablishedFrame }
   | { readonly kind: 'event'; readonly frame: OrganizationEvent }
   | { readonly kind: 'access'; readonly frame: OrganizationAccessFrame }
+  | { readonly kind: 'resync'; readonly frame: OrganizationResyncFrame }
   | { readonly kind: 'error'; readonly frame: ServerErrorFrame }
   | { readonly kind: 'pong' }
   | { readonly kind: 'other'; readonly frame: OtherFrame };

@@ -23,6 +23,7 @@ export function toOrganizationEvent(value: unknown): OrganizationEvent | undefin
     event_type: value.event_type,
     id: value.id,
     organization_id: value.organization_id,
+    ...(isNonEmptyString(value.prev) && { prev: value.prev }),
     data: value.data ?? null,
     timestamp: typeof value.timestamp === 'string' ? value.timestamp : '',
   };
@@ -55,7 +56,12 @@ export function parseServerFrame(text: string): ServerFrame {
   if (type === 'pong') return { kind: 'pong' };
   if (type === 'organization.access.granted' || type === 'organization.access.revoked') {
     if (!isObject(value.data) || !isNonEmptyString(value.data.organization_id)) throw new ProtocolError(`${type} lacks data.organization_id`);
-    return { kind: 'access', frame: { event_type: type, data: { organization_id: value.data.organization_id } } };
+    const position = value.data.position;
+    return { kind: 'access', frame: { event_type: type, data: { organization_id: value.data.organization_id, ...(isNonEmptyString(position) && { position }) } } };
+  }
+  if (type === 'organization.resync') {
+    if (!isObject(value.data) || !isNonEmptyString(value.data.organization_id)) throw new ProtocolError(`${type} lacks data.organization_id`);
+    return { kind: 'resync', frame: { event_type: type, data: { organization_id: value.data.organization_id, reason: String(value.data.reason ?? 'history_truncated') } } };
   }
   if (type === 'error') {
     const data = isObject(value.data) ? value.data : {};

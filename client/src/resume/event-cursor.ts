@@ -16,6 +16,11 @@ export class EventCursor {
   private readonly marks = new Map<string, string>();
   private readonly recent = new Map<string, Set<string>>();
 
+  /** The newest id seen for the organization, if any. */
+  markOf(organizationId: string): string | undefined {
+    return this.marks.get(organizationId);
+  }
+
   /** True when the event is new: the mark moves to `id`. False for a duplicate or an older id. */
   accept(organizationId: string, id: string): boolean {
     const mark = this.marks.get(organizationId);
