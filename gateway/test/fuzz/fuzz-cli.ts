@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
-import { runLiveFuzz } from './run-fuzz.js';
+import { replayCase, runLiveFuzz } from './run-fuzz.js';
 
 /**
  * `npm run fuzz -- [--frames 100000] [--requests 10000] [--messages 5000] [--seed N] [--minutes 30] [--json out.json]`
+ * `npm run fuzz -- --replay http:<case seed>` (or `frames:<case seed>`): one case from a report, alone, three times.
  *
  * The long run of the live fuzz (gateway/test/fuzz/live-fuzz.test.ts is the short one): starts a
  * gateway against the local RabbitMQ and Redis, fuzzes it, prints the counts and every violation.
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '6' },
     'broker-rate': { type: 'string', default: '40' },
     json: { type: 'string' },
+    replay: { type: 'string' },
   },
 });
 
@@ -33,6 +35,17 @@ function count(name: keyof typeof values): number {
     process.exit(2);
   }
   return n;
+}
+
+if (values.replay !== undefined) {
+  const match = /^(http|frames):(-?\d{1,10})$/.exec(values.replay);
+  if (match === null) {
+    process.stderr.write(`--replay takes http:<case seed> or frames:<case seed>, got ${values.replay}\n`);
+    process.exit(2);
+  }
+  const lines = await replayCase(match[1] as 'http' | 'frames', Number(match[2]), 3);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.exit(0);
 }
 
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : count('seed');

@@ -26,7 +26,7 @@ export function formatReport(report: FuzzReport): string {
     lines.push('', `#${i + 1} ${record.first.key}  (×${record.count})`, `  ${record.first.detail}`);
     if (record.minimal !== undefined) lines.push(`  minimal input: ${record.minimal}`);
     else if (record.first.input !== undefined) lines.push(`  input: ${record.first.input}`);
-    if (origin !== undefined) lines.push(`  replay: FUZZ_SEED=${report.seed} (${origin.stream} case #${origin.index}, case seed ${origin.seed})`);
+    if (origin !== undefined) lines.push(`  replay: npm run fuzz -- --replay ${origin.stream}:${origin.seed}   (run seed ${report.seed}, ${origin.stream} case #${origin.index})`);
   }
   return lines.join('\n');
 }

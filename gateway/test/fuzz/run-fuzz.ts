@@ -5,7 +5,7 @@ import { describeBatch, fuzzFrames, newFrameStats, replayBatch, type FrameFuzzSt
 import { FUZZ_LIMITS, startLiveTarget, type LiveTarget } from './live-target.js';
 import { encodeCase, httpCaseArbitrary, type RequestContext } from './request-arbitrary.js';
 import { checkHttpCase, fuzzHttp, newHttpStats, type HttpFuzzStats, type HttpTimeouts } from './request-fuzzer.js';
-import { shrinkCase } from './seeds.js';
+import { drawCase, shrinkCase } from './seeds.js';
 import { goodToken } from './token-arbitrary.js';
 import { printable, Violations, type Violation, type ViolationRecord } from './violations.js';
 import { Watcher } from './watcher.js';
@@ -68,24 +68,76 @@ export async function runLiveFuzz(options: FuzzOptions): Promise<FuzzReport> {
   }
 }
 
+interface FuzzSetup {
+  readonly context: RequestContext;
+  readonly limits: FrameLimits;
+  readonly fuzzOrganizations: readonly string[];
+  readonly watcherOrganization: string;
+  readonly watcherUser: string;
+  readonly isWatcher: (name: string) => boolean;
+  readonly brokerUsers: string;
+}
+
+/** The names and limits every fuzz case is drawn against (a replay draws the same cases with them). */
+function setupOf(target: LiveTarget): FuzzSetup {
+  const { id, secret } = target;
+  const watcherOrganization = `fz-watch-${id}`;
+  const watcherUser = `fz-watcher-${id}`;
+  const isWatcher = (name: string): boolean => name === watcherOrganization || name === watcherUser;
+  const brokerUsers = 'fzb-';
+  const fuzzOrganizations = [`fz-${id}-a`, `fz-${id}-b`];
+  return {
+    context: {
+      port: target.gateway.port,
+      secret,
+      maxTokenBytes: FUZZ_LIMITS.maxTokenBytes,
+      pollMaxTimeoutMs: FUZZ_LIMITS.pollMaxTimeoutMs,
+      fuzzOrganizations,
+      // Tokens never name the watcher, nor a user the broker fuzz may add to or remove from organizations.
+      reserved: (name) => isWatcher(name) || name.startsWith(brokerUsers),
+    },
+    limits: { maxPayloadBytes: FUZZ_LIMITS.maxPayloadBytes, hardCapBytes: Math.max(FUZZ_LIMITS.maxPayloadBytes * 4, 64 * 1024), malformedFrameLimit: FUZZ_LIMITS.malformedFrameLimit, rateLimitStrikes: FUZZ_LIMITS.rateLimitStrikes },
+    fuzzOrganizations,
+    watcherOrganization,
+    watcherUser,
+    isWatcher,
+    brokerUsers,
+  };
+}
+
+/**
+ * Draws one HTTP case or frame batch from its case seed (printed with every violation) and sends it
+ * `times` times to a fresh gateway, alone: the lines say what was sent and what came back.
+ */
+export async function replayCase(stream: 'http' | 'frames', caseSeed: number, times: number): Promise<string[]> {
+  const lines: string[] = [];
+  const target = await startLiveTarget(TEST_SECRET, (v) => lines.push(`  monitor: ${v.key}: ${v.detail.slice(0, 500)}`));
+  try {
+    const { context, limits, fuzzOrganizations } = setupOf(target);
+    for (let i = 0; i < times; i += 1) {
+      if (stream === 'http') {
+        const c = drawCase(httpCaseArbitrary(context), caseSeed);
+        if (i === 0) lines.push(`input: ${printable(encodeCase(c), 20_000)}`);
+        const outcome = await checkHttpCase(c, target.gateway.port, HTTP_TIMEOUTS);
+        lines.push(`run ${i + 1}: statuses ${outcome.statuses.join(', ')}; violations: ${outcome.violations.map((v) => `${v.key} (${v.detail.slice(0, 300)})`).join('; ') || 'none'}`);
+      } else {
+        const batch = drawCase(frameBatchArbitrary(limits), caseSeed);
+        if (i === 0) lines.push(`input: ${describeBatch(batch)}`);
+        const keys = await replayBatch(target.gateway.port, goodToken(target.secret, `fz-replay-${target.id}-${i}`, fuzzOrganizations), batch, limits, FRAME_TIMEOUTS);
+        lines.push(`run ${i + 1}: violations: ${keys.join('; ') || 'none'}`);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  } finally {
+    await target.stop();
+  }
+  return lines;
+}
+
 async function fuzz(target: LiveTarget, options: FuzzOptions, violations: Violations, report: (v: Violation) => void, started: number): Promise<FuzzReport> {
   const { id, secret } = target;
   const port = target.gateway.port;
-  const watcherOrganization = `fz-watch-${id}`;
-  const watcherUser = `fz-watcher-${id}`;
-  const fuzzOrganizations = [`fz-${id}-a`, `fz-${id}-b`];
-  const isWatcher = (name: string): boolean => name === watcherOrganization || name === watcherUser;
-  const brokerUsers = 'fzb-';
-  const context: RequestContext = {
-    port,
-    secret,
-    maxTokenBytes: FUZZ_LIMITS.maxTokenBytes,
-    pollMaxTimeoutMs: FUZZ_LIMITS.pollMaxTimeoutMs,
-    fuzzOrganizations,
-    // Tokens never name the watcher, nor a user the broker fuzz may add to or remove from organizations.
-    reserved: (name) => isWatcher(name) || name.startsWith(brokerUsers),
-  };
-  const limits: FrameLimits = { maxPayloadBytes: FUZZ_LIMITS.maxPayloadBytes, hardCapBytes: Math.max(FUZZ_LIMITS.maxPayloadBytes * 4, 64 * 1024), malformedFrameLimit: FUZZ_LIMITS.malformedFrameLimit, rateLimitStrikes: FUZZ_LIMITS.rateLimitStrikes };
+  const { context, limits, fuzzOrganizations, watcherOrganization, watcherUser, isWatcher, brokerUsers } = setupOf(target);
 
   const watcher = await Watcher.start(target.wsUrl, goodToken(secret, watcherUser, [watcherOrganization]), target.amqpUrl, target.exchange, watcherOrganization);
   watcher.run(1_000 / (options.watcherRate ?? 10));
