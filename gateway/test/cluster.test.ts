@@ -200,6 +200,37 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
     expect(await expectRefused(a.wsUrl, { token: await token('lena', ['x'.repeat(257)]) })).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
   });
 
+  it('applies membership changes at their place in the sequence: a grant misses nothing after it, a removal cuts exactly after the events before it', async () => {
+    const [a, b] = cluster.pods as [RunningGateway, RunningGateway];
+    // nora follows only seq-other; she is added to seq-org, events flow right behind the change.
+    const nora = [await TestClient.established(a.wsUrl, await token('nora', ['seq-other'])), await TestClient.established(b.wsUrl, await token('nora', ['seq-other']))];
+    const watcher = await TestClient.established(a.wsUrl, await token('walt', ['seq-org']));
+    await cluster.publisher.tasks(Array.from({ length: 5 }, (_, n) => ({ organizationId: 'seq-org', data: { n } })));
+    await watcher.waitForCount(undefined, 5);
+    await cluster.publisher.membership('organization.member.added', 'seq-org', 'nora');
+    await cluster.publisher.tasks(Array.from({ length: 20 }, (_, n) => ({ organizationId: 'seq-org', data: { n: 5 + n } })));
+    for (const client of nora) {
+      const events = await client.waitForCount(undefined, 20, 5_000);
+      // Every event sequenced after the grant, none before it, in order.
+      expect(events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 20 }, (_, n) => 5 + n));
+      const granted = client.frames.find((f) => f.event_type === 'organization.access.granted');
+      expect((granted?.data as { position?: string }).position).toBe(watcher.events()[4]!.id);
+    }
+    // Removed while events are still flowing: she gets every event sequenced before the removal.
+    await cluster.publisher.tasks(Array.from({ length: 10 }, (_, n) => ({ organizationId: 'seq-org', data: { n: 25 + n } })));
+    await cluster.publisher.membership('organization.member.removed', 'seq-org', 'nora');
+    await cluster.publisher.tasks(Array.from({ length: 10 }, (_, n) => ({ organizationId: 'seq-org', data: { n: 35 + n } })));
+    await watcher.waitForCount(undefined, 45);
+    for (const client of nora) {
+      await client.waitFor((f) => f.event_type === 'organization.access.revoked', 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(client.events().map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 30 }, (_, n) => 5 + n));
+      const revokedAt = client.frames.findIndex((f) => f.event_type === 'organization.access.revoked');
+      expect(client.frames.slice(revokedAt).filter((f) => f.organization_id === 'seq-org')).toEqual([]);
+    }
+    await Promise.all([...nora, watcher].map((c) => c.close()));
+  });
+
   it('has no admin endpoint at all without ADMIN_TOKEN', async () => {
     const pod = await startGateway({});
     try {
