@@ -96,7 +96,13 @@ export async function startLiveTarget(secret: string, report: (violation: Violat
     await Promise.all([vhost.cleanup(), redis.cleanup()]).catch(() => undefined);
     throw error;
   }
+  // A test runner that gives up on this process (a timeout) must not leave the gateway behind.
+  const orphanGuard = (): void => {
+    gateway.child.kill('SIGKILL');
+  };
+  process.once('exit', orphanGuard);
   void gateway.exited.then((code) => {
+    process.off('exit', orphanGuard);
     if (stopping) return;
     died = true;
     report({ key: 'process:exited', detail: `the gateway exited (${code}); last stderr: ${gateway.stderr().slice(-2_000)}` });
