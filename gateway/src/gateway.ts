@@ -187,7 +187,7 @@ function buildConnections(config: Config, stores: Stores, feeds: OrganizationFee
     pageSize: CATCH_UP_PAGE,
     budgetBytes: Math.floor(config.server.maxBackpressureBytes / 2),
     retryDelayMs: (attempt) => (attempt > 5 ? undefined : 200 * 2 ** attempt),
-  }, {
+  }, { membership: stores.membership, history: stores.history }, {
     onClosed: (session) => slotsOf(config, stores, logger).release(session.userId),
   });
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, token, type RunningGateway } from './helpers/gateway.js';
 import { metricValue, startPods, type Pods } from './helpers/pods.js';
+import { createRedisMembershipStore } from '../src/membership/redis-membership-store.js';
 import { ResumingClient } from './helpers/resuming-client.js';
 import { waitFor } from './helpers/wait.js';
 import { TestClient, expectRefused } from './helpers/ws-client.js';
@@ -229,6 +230,22 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
       expect(client.frames.slice(revokedAt).filter((f) => f.organization_id === 'seq-org')).toEqual([]);
     }
     await Promise.all([...nora, watcher].map((c) => c.close()));
+  });
+
+  it('re-reads every connection\'s memberships when commands may have been missed (a removal never heard is still applied)', async () => {
+    const [a] = cluster.pods as [RunningGateway];
+    const client = await TestClient.established(a.wsUrl, await token('rita', ['lost-org', 'kept-org']));
+    // The removal reaches the store, but its command is lost (as with a pod away longer than the stream keeps).
+    const store = createRedisMembershipStore({ redis: cluster.redis.redis, keyPrefix: cluster.redis.prefix, ttlSeconds: 3_600 });
+    await store.recordRemoved('lost-org', 'rita', Date.now());
+    // The command counter goes back (Redis lost its data): every pod re-reads.
+    await cluster.redis.redis.set(`${cluster.redis.prefix}{commands}:seq`, '0');
+    await client.waitFor((f) => f.event_type === 'organization.access.revoked' && (f.data as { organization_id: string }).organization_id === 'lost-org', 5_000);
+    await cluster.publisher.tasks([{ organizationId: 'lost-org', data: { n: 1 } }, { organizationId: 'kept-org', data: { n: 2 } }]);
+    await client.waitForCount(undefined, 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(client.events().map((e) => e.organization_id)).toEqual(['kept-org']);
+    await client.close();
   });
 
   it('has no admin endpoint at all without ADMIN_TOKEN', async () => {

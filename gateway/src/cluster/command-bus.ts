@@ -10,26 +10,38 @@ export type ClusterCommand =
   | { readonly type: 'membership'; readonly change: InboundMembershipChange; readonly position: string }
   | { readonly type: 'disconnect_user'; readonly userId: string; readonly reason: string };
 
+/** What a pod does with the commands it hears. */
+export interface CommandHandler {
+  /** Each command, in publish order, at least once (a redelivery is harmless: applying is idempotent). */
+  command(command: ClusterCommand): void;
+  /**
+   * Commands may have been missed (the pod was away longer than the bus keeps them, or the bus lost
+   * its data): the pod re-reads the state the commands carried (the membership store).
+   */
+  missed(): void;
+}
+
 /**
- * Broadcast to every live pod, this one included. Delivery is at-most-once to the pods subscribed at
- * publish time (Redis pub/sub); what must survive a pod restart (membership overrides) is also kept
- * in a store and re-read on connect.
+ * Broadcast to every live pod, this one included, in publish order. A pod that was away (a Redis
+ * reconnection) hears what it missed when it is back; when that cannot be known for sure, it is
+ * told to re-read (`missed`). What must survive a pod restart (membership overrides) is also kept
+ * in a store and read on connect.
  */
 export interface CommandBus {
-  start(handler: (command: ClusterCommand) => void): Promise<void>;
+  start(handler: CommandHandler): Promise<void>;
   publish(command: ClusterCommand): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Single node: commands go straight to this pod's handler. */
 export function createLocalCommandBus(): CommandBus {
-  let handler: ((command: ClusterCommand) => void) | undefined;
+  let handler: CommandHandler | undefined;
   return {
     start: async (h) => {
       handler = h;
     },
     publish: async (command) => {
-      handler?.(command);
+      handler?.command(command);
     },
     stop: async () => {
       handler = undefined;

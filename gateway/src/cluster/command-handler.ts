@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionManager } from '../session/connection-manager.js';
-import type { ClusterCommand } from './command-bus.js';
+import type { CommandHandler } from './command-bus.js';
 
-/** Applies a cross-pod command to this pod's connections. */
-export function createCommandHandler(manager: ConnectionManager, metrics: GatewayMetrics, logger: Logger): (command: ClusterCommand) => void {
-  return (command) => {
+/** Applies cross-pod commands to this pod's connections; re-reads the membership state when some may have been missed. */
+export function createCommandHandler(manager: ConnectionManager, metrics: GatewayMetrics, logger: Logger): CommandHandler {
+  const command: CommandHandler['command'] = (command) => {
     metrics.commandsReceived.inc({ type: command.type });
     if (command.type === 'membership') {
       const { change, position } = command;
@@ -17,5 +17,15 @@ export function createCommandHandler(manager: ConnectionManager, metrics: Gatewa
       const closed = manager.disconnectUser(command.userId, CloseCode.Revoked, command.reason, 'revoked');
       logger.info({ user: command.userId, closed }, 'user disconnected by command');
     }
+  };
+  return {
+    command,
+    missed: () => {
+      metrics.commandsReceived.inc({ type: 'missed' });
+      manager.reconcile().then(
+        (changed) => logger.warn({ changed }, 'cluster commands may have been missed: every connection re-read its memberships'),
+        (error: unknown) => logger.error({ err: error }, 're-reading memberships after missed commands failed'),
+      );
+    },
   };
 }

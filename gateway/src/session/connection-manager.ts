@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { InboundMembershipChange } from '../events/inbound-event.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
+import type { HistoryStore } from '../history/history-store.js';
+import type { MembershipStore } from '../membership/membership-store.js';
 import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
@@ -81,6 +83,7 @@ export class ConnectionManager {
     private readonly logger: Logger,
     private readonly feeds: FeedInterest,
     private readonly catchUpDeps: CatchUpDeps,
+    private readonly reconciler: { readonly membership: Pick<MembershipStore, 'effectiveOrganizations'>; readonly history: Pick<HistoryStore, 'lastId'> },
     private readonly hooks: ConnectionHooks = {},
     private readonly now: () => number = Date.now,
   ) {
@@ -107,7 +110,7 @@ export class ConnectionManager {
    * connection was being prepared. An exception after registration closes the socket with 1011.
    */
   open(socket: SocketPort, principal: Principal, organizations: readonly string[], plan: OpenPlan): Session {
-    const session = new Session(randomUUID(), principal.userId, principal.expiresAtMs, socket, this.options, this.observer, this.now());
+    const session = new Session(randomUUID(), principal.userId, principal, principal.expiresAtMs, socket, this.options, this.observer, this.now());
     const cursor = new Map<string, string>();
     for (const organization of organizations) {
       const start = plan.starts.get(organization);
@@ -178,6 +181,35 @@ export class ConnectionManager {
       if (session.status === 'open' && this.applyTo(session, change, position)) affected += 1;
     }
     return affected;
+  }
+
+  /**
+   * Recomputes every session's organizations from its token and the membership store (after
+   * membership commands may have been missed): organizations no longer granted are revoked at once,
+   * new ones granted from their current position. Returns how many changes it applied.
+   */
+  async reconcile(): Promise<number> {
+    const sessions = [...this.registry.all()].filter((session) => session.status === 'open');
+    let changed = 0;
+    for (let i = 0; i < sessions.length; i += 100) {
+      await Promise.all(sessions.slice(i, i + 100).map(async (session) => {
+        const effective = new Set(await this.reconciler.membership.effectiveOrganizations(session.userId, session.claims.organizations, session.claims.issuedAtMs));
+        if (session.status !== 'open') return;
+        const current = this.registry.organizationsOf(session);
+        for (const organization of current) {
+          if (effective.has(organization)) continue;
+          this.revoke(session, organization);
+          changed += 1;
+        }
+        for (const organization of effective) {
+          if (current.includes(organization)) continue;
+          const position = await this.reconciler.history.lastId(organization);
+          if (session.status !== 'open') return;
+          if (this.applyTo(session, { eventType: 'organization.member.added', organizationId: organization, userId: session.userId, atMs: this.now() }, position)) changed += 1;
+        }
+      }));
+    }
+    return changed;
   }
 
   /** Closes every session of a user (e.g. an operator's "disconnect user"). */

@@ -50,6 +50,8 @@ export class OrganizationCatchUp {
   private attempts = 0;
   private done = false;
   private stopAt: string | undefined;
+  /** The last history read returned nothing more: the position is the end of history. */
+  private readToEnd = false;
 
   constructor(
     readonly organizationId: string,
@@ -107,6 +109,12 @@ export class OrganizationCatchUp {
     }
     const last = feed.lastId;
     if (last === undefined) {
+      // The feed has no position yet: frames sequenced after ours but before the feed was bound
+      // never came this way. Read history up to its end first; the feed starts where that ends.
+      if (!this.readToEnd) {
+        this.read();
+        return;
+      }
       feed.startAt(this.position);
       this.live();
       return;
@@ -165,6 +173,7 @@ export class OrganizationCatchUp {
         if (first?.prev !== undefined) this.position = first.prev;
       }
       for (const entry of page.entries) this.queue.push(frameOfEntry(this.organizationId, entry));
+      this.readToEnd = page.entries.length === 0;
       const stopAt = this.stopAt;
       if (stopAt !== undefined && !page.entries.some((entry) => compareEventIds(entry.id, stopAt) <= 0)) {
         // Nothing more up to the removal in history: the connection has all it may have.

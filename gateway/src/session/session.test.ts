@@ -29,7 +29,7 @@ const limits: SessionLimits = { clientMessagesPerSecond: 1, clientMessagesBurst:
 function session(overrides: Partial<SessionLimits> = {}): { s: Session; socket: FakeSocket; observed: string[] } {
   const socket = new FakeSocket();
   const observed: string[] = [];
-  const s = new Session('c1', 'u1', Date.now() + 60_000, socket, { ...limits, ...overrides }, {
+  const s = new Session('c1', 'u1', { organizations: [], issuedAtMs: undefined }, Date.now() + 60_000, socket, { ...limits, ...overrides }, {
     onClientMessage: (t) => observed.push(`msg:${t}`),
     onClientError: (c) => observed.push(`err:${c}`),
   }, 0);

@@ -37,6 +37,8 @@ export class Session {
   constructor(
     readonly id: string,
     readonly userId: string,
+    /** The token's own organization claim and issue time: what the memberships are recomputed from. */
+    readonly claims: { readonly organizations: readonly string[]; readonly issuedAtMs: number | undefined },
     readonly expiresAtMs: number,
     readonly socket: SocketPort,
     private readonly limits: SessionLimits,
