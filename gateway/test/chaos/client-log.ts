@@ -34,6 +34,8 @@ export interface ClientCounters {
 /** Everything one client received over its lifetime, per organization. */
 export class ClientLog {
   readonly counters: ClientCounters = { sessions: 0, drops: 0, failedAttempts: 0, chainBreaks: 0, sdkRepairs: 0 };
+  /** Close codes of the sessions that ended (raw WebSocket clients), by code. */
+  readonly closeCodes = new Map<number, number>();
   private readonly byOrganization = new Map<string, Reception[]>();
   /** Per organization, the newest event id received, else the first join position. */
   private readonly marks = new Map<string, string>();
@@ -53,6 +55,10 @@ export class ClientLog {
 
   flag(organization: string, reason: string): void {
     this.records(organization).push({ kind: 'flag', reason, atMs: this.now() });
+  }
+
+  closed(code: number): void {
+    this.closeCodes.set(code, (this.closeCodes.get(code) ?? 0) + 1);
   }
 
   /** The newest id received of the organization (or where the client joined); undefined before it joined. */
