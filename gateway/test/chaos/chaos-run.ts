@@ -10,7 +10,7 @@ import { auditDeadLetters, type DeadLetterAudit } from './dead-letter-audit.js';
 import { FaultInjector, type FaultRecord } from './fault-injector.js';
 import { FAULT_KINDS, planFaults, type FaultKind } from './fault-plan.js';
 import { auditHistory, indexOf, readHistory, type HistoryAudit, type HistoryEntry } from './history-audit.js';
-import { checkClients, type OrganizationVerdict } from './integrity-checker.js';
+import { checkClients, type HistoryIndex, type OrganizationVerdict } from './integrity-checker.js';
 import { PodMetrics, scrape } from './pod-metrics.js';
 import { PublishLedger, type LedgerStats } from './publish-ledger.js';
 import { createRandom } from './seeded-random.js';
@@ -37,6 +37,8 @@ export interface ChaosReport {
   readonly durationMs: number;
   readonly organizations: readonly string[];
   readonly verdicts: readonly OrganizationVerdict[];
+  /** Each organization's history at the end, as the verdicts saw it. */
+  readonly histories: ReadonlyMap<string, HistoryIndex>;
   readonly clients: readonly ChaosClient[];
   readonly faults: readonly FaultRecord[];
   readonly publishes: LedgerStats;
@@ -138,12 +140,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log(`could not read the dead-letter queue: ${String(error)}`);
       return undefined;
     });
-    const verdicts = checkClients(clients.map((c) => c.log), new Map([...histories].map(([o, e]) => [o, indexOf(e)])), { slackMs: 1_000 });
+    const indexes = new Map([...histories].map(([o, e]) => [o, indexOf(e)]));
+    const verdicts = checkClients(clients.map((c) => c.log), indexes, { slackMs: 1_000 });
     const report: Omit<ChaosReport, 'violations'> = {
       seed: options.seed,
       durationMs: options.durationMs,
       organizations,
       verdicts,
+      histories: indexes,
       clients,
       faults: injector.records,
       publishes: ledger.stats(),
