@@ -77,6 +77,13 @@ describe('client frames and server-initiated closes', () => {
     expect(c.frames.filter((f) => f.event_type === 'error' && (f.data as { code: string }).code === 'rate_limited').length).toBe(9);
   });
 
+  it('closes a binary frame above MAX_PAYLOAD_BYTES with 1009, like a text frame', async () => {
+    const gw = await gateway({ MAX_PAYLOAD_BYTES: '256' });
+    const c = await client(gw, 'bob', ['acme']);
+    c.ws.send(Buffer.alloc(1_000, 1), { binary: true });
+    expect(await c.waitForClose()).toBe(1009);
+  });
+
   it('closes with 4100 when the token expires', async () => {
     const gw = await gateway({ JWT_CLOCK_TOLERANCE_SECONDS: '0' });
     const c = await client(gw, 'alice', ['acme'], 2);

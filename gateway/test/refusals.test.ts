@@ -127,6 +127,72 @@ describe('upgrade refusals: HTTP status before any socket exists', () => {
     expect(await handshake('Upgrade', '?resume=no-cursor-here')).toMatch(/^HTTP\/1\.1 400 [^]*"error":"invalid_request"/);
   });
 
+  it('refuses handshakes RFC 6455 does not allow: 400 for a bad Upgrade or key, 426 for another version, JSON either way', async () => {
+    const gw = await gateway();
+    const t = await token('alice', ['acme']);
+    const send = (headers: string): Promise<string> => new Promise((resolve, reject) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      let received = '';
+      socket.on('connect', () => socket.write(`GET /api/ws HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${t}\r\n${headers}\r\n`));
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (received.includes('"message"') || received.includes('connection.established')) socket.destroy();
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const version = 'Sec-WebSocket-Version: 13\r\n';
+    const ok = 'Upgrade: websocket\r\nConnection: Upgrade\r\n';
+    expect(await send(`${key}${version}`)).toMatch(/^HTTP\/1\.1 400 [^]*"error":"invalid_request"/);
+    expect(await send(`Upgrade: h2c\r\nConnection: Upgrade\r\n${key}${version}`)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await send(`${ok}Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=\r\n${version}`)).toMatch(/^HTTP\/1\.1 400 /);
+    const other = await send(`${ok}${key}Sec-WebSocket-Version: 8\r\n`);
+    expect(other).toMatch(/^HTTP\/1\.1 426 [^]*sec-websocket-version: 13[^]*"error":"invalid_request"/i);
+    expect(await send(`${ok}${key}`)).toMatch(/^HTTP\/1\.1 426 /);
+    expect(await send(`${ok}${key}${version}`)).toMatch(/^HTTP\/1\.1 101 [^]*connection\.established/);
+  });
+
+  it('answers a POST without a body whose head arrives in two writes', async () => {
+    const gw = await gateway();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      let received = '';
+      socket.on('connect', () => {
+        socket.write('POST /api/dev/e');
+        setTimeout(() => socket.write('vents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n'), 50);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (received.includes('"message"')) socket.destroy();
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      setTimeout(() => socket.destroy(), 2_000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 401 [^]*"error":"unauthorized"/);
+  });
+
+  it('answers HEAD without a body', async () => {
+    const gw = await gateway();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(gw.port, '127.0.0.1');
+      let received = '';
+      socket.on('connect', () => socket.write('HEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\n\r\n'));
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+        if (received.includes('"message"')) socket.destroy();
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      setTimeout(() => socket.destroy(), 2_000);
+    });
+    // The HEAD answer ends with its headers: the next thing on the connection is the GET's status line.
+    const [head, rest] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 404 /);
+    expect(rest).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
   it('400 for a plain GET /api/ws without a WebSocket handshake', async () => {
     const gw = await gateway();
     const res = await fetch(gw.wsUrl.replace('ws://', 'http://'));

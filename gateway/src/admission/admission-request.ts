@@ -9,6 +9,5 @@ export function admissionRequestOf(exchange: HttpExchange): UpgradeRequest {
     origin: exchange.header('origin'),
     authorization: exchange.header('authorization') ?? '',
     query: exchange.query,
-    connection: exchange.header('connection'),
   };
 }

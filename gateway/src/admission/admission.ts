@@ -12,8 +12,6 @@ export interface UpgradeRequest {
   readonly origin: string | undefined;
   readonly authorization: string;
   readonly query: string;
-  /** The `Connection` header of a WebSocket upgrade (polls have none to check). */
-  readonly connection?: string;
 }
 
 export type Admission =

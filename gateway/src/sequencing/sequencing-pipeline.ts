@@ -4,6 +4,7 @@ import type { IngestConsumer, IngestMessage, IngestRun, IngestRunContext } from 
 import type { InboundMembershipChange, InboundTaskEvent } from '../events/inbound-event.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
 import type { AppendOptions } from '../history/history-store.js';
+import { HistoryOrderError } from '../history/history-order-error.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 
 /** What the pipeline needs of the sequencer (sequencer.ts). */
@@ -101,7 +102,12 @@ function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options:
         for (let attempt = 1; ; attempt += 1) {
           // Messages that failed together (a Redis stall) go on at once when the one before recovered.
           const delayMs = attempt === 1 && recovered ? 0 : options.retryDelayMs;
-          logger.warn({ err: error, step: what, messageId: message.messageId, attempt, retryDelayMs: delayMs }, 'an ingest message failed; retrying it in place');
+          if (error instanceof HistoryOrderError) {
+            // Expected: the append before it in its organization has not landed yet.
+            logger.debug({ step: what, messageId: message.messageId, attempt }, 'an append waits for the one before it in its organization; retrying');
+          } else {
+            logger.warn({ err: error, step: what, messageId: message.messageId, attempt, retryDelayMs: delayMs }, 'an ingest message failed; retrying it in place');
+          }
           if (!(await sleep(delayMs)) || !isCurrent()) return undefined;
           try {
             const value = await step();

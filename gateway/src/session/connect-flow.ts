@@ -34,11 +34,6 @@ export interface ConnectFlowDeps {
 export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeRequest, pending: number) => Promise<ConnectDecision> {
   const { metrics } = deps;
   return async (request, pending) => {
-    // RFC 6455 4.2.1: the handshake's Connection header lists Upgrade; anything else is refused
-    // before anything is prepared.
-    if (request.connection !== undefined && !listsToken(request.connection, 'upgrade')) {
-      return { ok: false, status: 400, error: 'invalid_request', message: 'not a WebSocket handshake: the Connection header must list Upgrade' };
-    }
     let resume: ResumeCursor;
     try {
       resume = parseResume(queryParameter(request.query, 'resume') ?? '');
@@ -97,9 +92,4 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
       },
     };
   };
-}
-
-/** Whether a comma-separated header value lists `token` (case-insensitive), as `Connection` does. */
-function listsToken(value: string, token: string): boolean {
-  return value.split(',').some((part) => part.trim().toLowerCase() === token);
 }

@@ -12,6 +12,7 @@ import type { TopicBroadcaster } from '../session/socket-port.js';
 import type { HandlerFaults } from './handler-faults.js';
 import { admitExchange, serveRoutes } from './http-routes.js';
 import { listenExclusive } from './listen.js';
+import { handshakeProblem } from './websocket-handshake.js';
 import { UwsSocket } from './uws-socket.js';
 
 interface UserData {
@@ -86,6 +87,11 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
           exchange = admitExchange(res, req);
           if (exchange === undefined) return;
           const upgrading = exchange;
+          const problem = handshakeProblem(upgrading);
+          if (problem !== undefined) {
+            replyError(upgrading, problem.status, 'invalid_request', problem.message, problem.headers);
+            return;
+          }
           const key = upgrading.header('sec-websocket-key') ?? '';
           const protocol = upgrading.header('sec-websocket-protocol') ?? '';
           const extensions = upgrading.header('sec-websocket-extensions') ?? '';
@@ -133,10 +139,10 @@ export function createPublicServer(options: PublicServerOptions): PublicServer {
         const session = ws.getUserData().session;
         if (session === undefined) return;
         faults.run('message', () => {
-          if (isBinary) {
-            session.onBinary();
-          } else if (message.byteLength > options.maxPayloadBytes) {
+          if (message.byteLength > options.maxPayloadBytes) {
             session.close(CloseCode.MessageTooBig, 'frame too big', 'protocol_violation');
+          } else if (isBinary) {
+            session.onBinary();
           } else {
             session.onText(textDecoder.decode(message), Date.now());
           }

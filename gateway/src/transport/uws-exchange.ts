@@ -12,6 +12,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   405: '405 Method Not Allowed',
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
+  426: '426 Upgrade Required',
   429: '429 Too Many Requests',
   431: '431 Request Header Fields Too Large',
   500: '500 Internal Server Error',
@@ -70,10 +71,13 @@ export class UwsExchange implements HttpExchange {
   reply(status: number, headers: Readonly<Record<string, string>>, body?: string): void {
     if (this.abortedFlag || this.answered) return;
     this.answered = true;
+    // A HEAD answer has the headers of the GET answer and no body (RFC 9110 9.3.2).
+    const head = this.method.toUpperCase() === 'HEAD';
     this.res.cork(() => {
       this.res.writeStatus(STATUS_TEXT[status] ?? `${status} Status`);
       for (const [name, value] of Object.entries(headers)) this.res.writeHeader(name, value);
-      if (body === undefined) this.res.endWithoutBody();
+      // (endWithoutBody with a reported length would leave the response open: uWS then aborts.)
+      if (body === undefined || head) this.res.endWithoutBody();
       else this.res.end(body);
     });
   }
@@ -100,6 +104,11 @@ export class UwsExchange implements HttpExchange {
     return new Promise((resolve) => {
       if (this.abortedFlag) {
         resolve(undefined);
+        return;
+      }
+      // No body announced (Content-Length 0, or neither it nor chunked): uWS calls no data handler.
+      if (this.headers.get('content-length') === '0' || (this.headers.get('content-length') === undefined && this.headers.get('transfer-encoding') === undefined)) {
+        resolve(Buffer.alloc(0));
         return;
       }
       this.abortListeners.push(() => resolve(undefined));
