@@ -74,6 +74,17 @@ export class ChaosPublisher {
     for (let i = 0; i < count && !this.closed; i += 1) await this.send(this.fresh(this.options.burstRandom, 'small'), 'first');
   }
 
+  /**
+   * `copies` byte-identical publishes (same properties too: one timestamp second, no message id) of
+   * each of `bodies` new small bodies, interleaved, without waiting for confirms: a task service
+   * publishing the same update twice within a second. Each is a distinct event.
+   */
+  async identicalBurst(bodies: number, copies: number): Promise<void> {
+    const random = this.options.burstRandom;
+    const built = Array.from({ length: bodies }, () => this.build(random.pick(this.options.organizations), random.int(80, 600), false, random.chance(0.5) ? 'contract' : 'bare', false));
+    for (let copy = 0; copy < copies; copy += 1) for (const body of built) await this.send(body, copy === 0 ? 'first' : 'identical-repeat');
+  }
+
   /** One event per organization with a message id, published until confirmed (bounded). */
   async sentinels(timeoutMs: number): Promise<void> {
     const bodies = this.options.organizations.map((organization) => this.build(organization, 200, true, 'contract', true));

@@ -77,6 +77,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     queuePrefix: QUEUE_PREFIX,
     redis: env.redis,
     burst: (count) => publisher.burst(count),
+    identicalBurst: (bodies, copies) => publisher.identicalBurst(bodies, copies),
     metrics,
     pods: options.pods,
     log,

@@ -14,6 +14,8 @@ export interface FaultTargets {
   readonly redis: Redis;
   /** Publishes a burst of small events (to overflow a shrunk queue). */
   readonly burst: (count: number) => Promise<void>;
+  /** Publishes `copies` byte-identical copies of each of `bodies` new bodies without message id. */
+  readonly identicalBurst: (bodies: number, copies: number) => Promise<void>;
   readonly metrics: PodMetrics;
   /** How many pods the run keeps (a killed pod is replaced). */
   readonly pods: number;
@@ -177,16 +179,41 @@ export class FaultInjector {
     }
   }
 
+  /**
+   * CLIENT PAUSE WRITE: appends stall (beyond 2 s the gateway's Redis commands time out and are
+   * retried). A third of the time a burst of byte-identical messages without message id is
+   * published meanwhile, and another third also closes the active sequencer's broker connection
+   * while they wait: the copies come back redelivered. Each copy must still be one event.
+   */
   private async redisPause(random: Random, record: FaultRecord, signal: AbortSignal): Promise<void> {
-    const ms = random.int(300, 2_500);
+    const variant = random.pick(['plain', 'identical', 'identical-redelivered'] as const);
+    const withBurst = variant !== 'plain';
+    const withRedelivery = variant === 'identical-redelivered';
+    const ms = withBurst ? random.int(1_500, 3_000) : random.int(300, 3_000);
+    const bodies = random.int(1, 3);
+    const copies = random.int(2, 8);
+    const closeAfterMs = random.int(200, 800);
     record.target = 'redis';
     record.detail = `CLIENT PAUSE ${ms} WRITE`;
     const { redis } = this.targets;
+    const began = Date.now();
     this.redisPaused = true;
     try {
       // The pause ends by itself after `ms` even if this process dies.
       await redis.call('CLIENT', 'PAUSE', String(ms), 'WRITE');
-      await sleep(ms, signal);
+      if (withBurst) {
+        await this.targets.identicalBurst(bodies, copies);
+        record.detail += `, ${copies} identical copies of ${bodies} bodies`;
+      }
+      if (withRedelivery) {
+        await sleep(closeAfterMs, signal);
+        const sequencer = await this.activeSequencer(this.targets.cluster.pods.filter((p) => p.alive));
+        const connections = sequencer === undefined ? [] : (await vhostConnections(this.targets.vhost)).filter((c) => c.clientName === `orgcast ${sequencer.name}`);
+        for (const connection of connections) await closeConnection(connection.pid, 'chaos').catch(() => undefined);
+        record.target = `redis, ${sequencer?.name ?? 'no sequencer found'}`;
+        record.detail += `, then the sequencer's broker connection closed (${connections.length})`;
+      }
+      await sleep(ms - (Date.now() - began), signal);
     } finally {
       await redis.call('CLIENT', 'UNPAUSE');
       this.redisPaused = false;
@@ -245,17 +272,12 @@ export class FaultInjector {
     return pod;
   }
 
+  /** The pod that appended to history most recently (samples taken now, and before). */
   private async activeSequencer(pods: readonly ClusterPod[]): Promise<ClusterPod | undefined> {
-    const series = 'orgcast_events_sequenced_total{result="appended"}';
-    let best: { pod: ClusterPod; delta: number } | undefined;
-    for (const pod of pods) {
-      const before = this.targets.metrics.sample(pod.process.pid)?.get(series) ?? 0;
-      const now = await scrape(pod.managementUrl);
-      this.targets.metrics.record(pod.process.pid, now);
-      const delta = (now?.get(series) ?? 0) - before;
-      if (delta > 0 && (best === undefined || delta > best.delta)) best = { pod, delta };
-    }
-    return best?.pod;
+    const { metrics } = this.targets;
+    for (const pod of pods) metrics.record(pod.process.pid, await scrape(pod.managementUrl));
+    const pid = metrics.latestSequencer(pods.map((p) => p.process.pid));
+    return pods.find((p) => p.process.pid === pid);
   }
 }
 

@@ -29,6 +29,15 @@ export function parseMetrics(text: string): MetricSample {
   return sample;
 }
 
+/** The sum of a counter's series in a sample whose labels include every one of `labels` (`result="appended"`). */
+export function counterValue(sample: MetricSample | undefined, name: string, ...labels: string[]): number {
+  let total = 0;
+  for (const [series, value] of sample ?? []) {
+    if (series.split('{')[0] === name && labels.every((l) => series.includes(l))) total += value;
+  }
+  return total;
+}
+
 export async function scrape(managementUrl: string): Promise<MetricSample | undefined> {
   try {
     const response = await fetch(`${managementUrl}/metrics`, { signal: AbortSignal.timeout(2_000) });
@@ -44,9 +53,21 @@ export async function scrape(managementUrl: string): Promise<MetricSample | unde
  */
 export class PodMetrics {
   private readonly last = new Map<number, MetricSample>();
+  /** When each process last appended to history (its sequencer count grew between two samples). */
+  private readonly sequencedAt = new Map<number, number>();
 
   record(pid: number, sample: MetricSample | undefined): void {
-    if (sample !== undefined) this.last.set(pid, sample);
+    if (sample === undefined) return;
+    const appended = (s: MetricSample | undefined): number => counterValue(s, 'orgcast_events_sequenced_total', 'result="appended"');
+    if (appended(sample) > appended(this.last.get(pid))) this.sequencedAt.set(pid, Date.now());
+    this.last.set(pid, sample);
+  }
+
+  /** Of `pids`, the one that appended most recently: the active sequencer, as far as the samples tell. */
+  latestSequencer(pids: readonly number[]): number | undefined {
+    let best: number | undefined;
+    for (const pid of pids) if ((this.sequencedAt.get(pid) ?? 0) > (best === undefined ? 0 : this.sequencedAt.get(best) ?? 0)) best = pid;
+    return best;
   }
 
   sample(pid: number): MetricSample | undefined {
