@@ -106,15 +106,32 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     routes: buildPublicRoutes(config, verifier, stores, feeds, transport, lifecycle, metrics, logger),
   });
   const member = await buildClusterMember(config, stores, manager, metrics, logger);
+  const storeLoss = (): ReturnType<typeof storeLossOf> => storeLossOf(config, stores);
   const readiness = buildReadiness(config, server, transport, stores, manager, lifecycle, metrics);
   const management = buildManagementServer(config, stores, readiness, faults, logger, metrics);
 
   let timers: NodeJS.Timeout[] = [];
   let stopping: Promise<void> | undefined;
+  let checkingEpoch: Promise<void> | undefined;
+
+  /** Whether the store lost its data since the last look; if so, nothing from before it is trusted. */
+  function checkEpoch(): Promise<void> {
+    checkingEpoch ??= stores.epoch.check().then(async (lost) => {
+      if (!lost) return;
+      metrics.storeLosses.inc();
+      logger.error({ sinceMs: stores.epoch.sinceMs() }, 'the shared store lost its data: clients told to resync, tokens issued before it refused until the revocation TTL has passed, presence restored');
+      feeds.storeLost();
+      await stores.presence.restore(config.podName, manager.userCounts());
+    }).finally(() => {
+      checkingEpoch = undefined;
+    });
+    return checkingEpoch;
+  }
 
   async function start(): Promise<{ port: number; managementPort: number }> {
     const managementPort = await management.listen();
-    await stores.commands.start(createCommandHandler(manager, metrics, logger));
+    await checkEpoch();
+    await stores.commands.start(createCommandHandler(manager, metrics, logger, { storeRecentlyLost: () => storeLoss() !== undefined }));
     await transport.start(pipeline, {
       onFrame: (frame) => {
         metrics.brokerDeliveries.inc();
@@ -128,6 +145,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
       manager.sweep();
       feeds.sweep();
       metrics.organizationsBound.set(feeds.boundCount);
+      checkEpoch().catch((error: unknown) => logger.warn({ err: error }, 'checking whether the store lost its data failed'));
     })];
     if (config.feeds.checkIntervalMs > 0) {
       let checking = false;
@@ -202,6 +220,14 @@ function slotsOf(config: Config, stores: Stores, logger: Logger): UserSlots {
   };
 }
 
+/** The last loss of the store's data while it still matters (the revocation TTL after it). */
+function storeLossOf(config: Config, stores: Stores): { atMs: number; untilMs: number } | undefined {
+  const atMs = stores.epoch.lostAtMs();
+  if (atMs === undefined) return undefined;
+  const untilMs = atMs + config.membership.revocationTtlSeconds * 1000;
+  return Date.now() < untilMs ? { atMs, untilMs } : undefined;
+}
+
 function buildAdmission(config: Config, verifier: TokenVerifier, stores: Stores, connections: () => number, lifecycle: Lifecycle, metrics: GatewayMetrics, logger: Logger): ReturnType<typeof createAdmission> {
   const limiter = createConnectRateLimiter({ ratePerSecond: config.server.connectRatePerSecond, burst: config.server.connectRateBurst });
   return createAdmission({
@@ -213,6 +239,7 @@ function buildAdmission(config: Config, verifier: TokenVerifier, stores: Stores,
     maxConnections: config.server.maxConnections,
     resolveClientAddress: createClientAddressResolver(config.server.trustedProxies),
     allowConnect: (address) => limiter.allow(address),
+    storeLoss: () => storeLossOf(config, stores),
     state: { isDraining: () => lifecycle.draining, connectionCount: connections },
   });
 }

@@ -4,7 +4,7 @@ import { PrivateRedis } from './helpers/private-redis.js';
 import { TestPublisher } from './helpers/publisher.js';
 import { createTestVhost, randomName, type TestVhost } from './helpers/rabbit.js';
 import { waitFor } from './helpers/wait.js';
-import { TestClient } from './helpers/ws-client.js';
+import { TestClient, expectRefused } from './helpers/ws-client.js';
 
 const readyz = async (pod: RunningGateway): Promise<number> => (await fetch(`${pod.managementUrl}/readyz`)).status;
 
@@ -54,5 +54,45 @@ describe('Redis restart mid-stream', () => {
       expect(client.closeCode).toBeUndefined();
     }
     await Promise.all(clients.map((c) => c.close()));
+  }, 60_000);
+
+  it('a loss of Redis\'s data is detected, never reported as recovered, and no revocation is silently forgotten', async () => {
+    // The restart above was a loss too: tokens are refused if issued before it was seen (iat has seconds).
+    const losses = async (n: number): Promise<void> => {
+      for (const pod of pods) await waitFor(async () => new RegExp(`orgcast_store_data_losses_total\\{[^}]*\\} ${n}`).test(await (await fetch(`${pod.managementUrl}/metrics`)).text()), 5_000, `loss ${n} seen`);
+    };
+    await losses(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const before = await TestClient.established(pods[0]!.wsUrl, await token('lou', ['loss-org']));
+    await publisher.tasks(Array.from({ length: 5 }, (_, n) => ({ organizationId: 'loss-org', data: { n } })));
+    const preLoss = await before.waitForCount(undefined, 5);
+    // vic is removed from loss-org; his token (issued earlier) still claims it.
+    const vicToken = await token('vic', ['loss-org']);
+    await publisher.membership('organization.member.removed', 'loss-org', 'vic');
+    await waitFor(async () => (await TestClient.established(pods[1]!.wsUrl, vicToken).then(async (c) => {
+      const organizations = (c.frames[0]!.data as { organizations: string[] }).organizations;
+      await c.close();
+      return organizations;
+    })).length === 0, 5_000, 'the removal applied');
+
+    await redis.kill();
+    await redis.restart();
+    await before.waitFor((f) => f.event_type === 'organization.resync' && (f.data as { reason: string }).reason === 'history_lost', 10_000);
+    await losses(2);
+    await waitFor(async () => (await Promise.all(pods.map(readyz))).every((s) => s === 200), 20_000, 'ready again');
+
+    // The revocation is gone with the data: vic's old token is refused, not trusted.
+    for (const pod of pods) expect(await expectRefused(pod.wsUrl, { token: vicToken })).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const fresh = await TestClient.established(pods[1]!.wsUrl, await token('vic', []));
+    await fresh.close();
+    // A resume from before the loss is not recovered.
+    const resumed = await TestClient.established(`${pods[1]!.wsUrl}?resume=${encodeURIComponent(`loss-org:${preLoss[4]!.id}`)}`, await token('lou', ['loss-org']));
+    expect((resumed.frames[0]!.data as { recovered: Record<string, boolean> }).recovered).toEqual({ 'loss-org': false });
+    // And the live connection goes on, gap-free, after the resync.
+    await publisher.tasks([{ organizationId: 'loss-org', data: { n: 99 } }]);
+    await before.waitForCount(undefined, 6);
+    await resumed.waitForCount(undefined, 1);
+    await Promise.all([before.close(), resumed.close()]);
   }, 60_000);
 });

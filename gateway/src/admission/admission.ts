@@ -27,6 +27,12 @@ export interface AdmissionDeps {
   readonly maxConnections: number;
   readonly resolveClientAddress: (remoteAddress: string, forwardedFor: string | undefined) => string;
   readonly allowConnect: (clientAddress: string) => boolean;
+  /**
+   * When the shared store was seen to lose its data (and the revocations it held), until when that
+   * matters (the revocation TTL after it); undefined when no loss was seen.
+   */
+  readonly storeLoss: () => { readonly atMs: number; readonly untilMs: number } | undefined;
+  readonly now?: () => number;
   /** Live state of the pod, read at decision time. */
   readonly state: {
     isDraining(): boolean;
@@ -73,6 +79,14 @@ export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, 
       deps.metrics.authFailures.inc({ reason: error.reason });
       const status = error.reason === 'key_unavailable' ? 503 : 401;
       return refuse(status, status === 503 ? 'auth_unavailable' : 'unauthorized', error.message, status === 503 ? 'auth_unavailable' : 'unauthorized');
+    }
+    // Revocations recorded before a loss of the store are gone: a token from before it could claim
+    // an organization its user was removed from. Such tokens are refused until the revocation TTL
+    // has passed; a fresh token (the issuer applies its own membership) is accepted.
+    const loss = deps.storeLoss();
+    if (loss !== undefined && (deps.now ?? Date.now)() < loss.untilMs && (principal.issuedAtMs === undefined || principal.issuedAtMs < loss.atMs)) {
+      deps.metrics.authFailures.inc({ reason: 'stale' });
+      return refuse(401, 'unauthorized', 'the token was issued before the gateway\'s shared state was lost; get a fresh token', 'unauthorized');
     }
     const organizations = await deps.membership.effectiveOrganizations(principal.userId, principal.organizations, principal.issuedAtMs);
     return { ok: true, principal, organizations, clientAddress };

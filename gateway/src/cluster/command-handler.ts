@@ -5,7 +5,7 @@ import type { ConnectionManager } from '../session/connection-manager.js';
 import type { CommandHandler } from './command-bus.js';
 
 /** Applies cross-pod commands to this pod's connections; re-reads the membership state when some may have been missed. */
-export function createCommandHandler(manager: ConnectionManager, metrics: GatewayMetrics, logger: Logger): CommandHandler {
+export function createCommandHandler(manager: ConnectionManager, metrics: GatewayMetrics, logger: Logger, options: { readonly storeRecentlyLost: () => boolean }): CommandHandler {
   const command: CommandHandler['command'] = (command) => {
     metrics.commandsReceived.inc({ type: command.type });
     if (command.type === 'membership') {
@@ -22,7 +22,8 @@ export function createCommandHandler(manager: ConnectionManager, metrics: Gatewa
     command,
     missed: () => {
       metrics.commandsReceived.inc({ type: 'missed' });
-      manager.reconcile().then(
+      // After a loss of the store's data, only removals: a grant computed from it could undo a lost revocation.
+      manager.reconcile(!options.storeRecentlyLost()).then(
         (changed) => logger.warn({ changed }, 'cluster commands may have been missed: every connection re-read its memberships'),
         (error: unknown) => logger.error({ err: error }, 're-reading memberships after missed commands failed'),
       );

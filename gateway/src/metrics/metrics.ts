@@ -37,7 +37,8 @@ export type AuthFailureReason =
   | 'key_unavailable'
   | 'expired'
   | 'not_yet_valid'
-  | 'claims';
+  | 'claims'
+  | 'stale';
 
 export type DeadLetterReason = 'malformed_json' | 'missing_organization' | 'invalid_shape' | 'unknown_event_type' | 'too_large';
 
@@ -111,6 +112,7 @@ export interface GatewayMetrics {
   readonly feedRepairs: Labelled<'result'>;
   readonly feedRepairedFrames: Counter;
   readonly catchUps: Labelled<'outcome'>;
+  readonly storeLosses: Counter;
 }
 
 export function createMetrics(options: { registry?: Registry; defaultLabels?: Record<string, string>; collectDefaults?: boolean } = {}): GatewayMetrics {
@@ -153,6 +155,7 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     feedRepairs: labelled(new Counter({ name: `${p}feed_repairs_total`, help: 'Feeds that read history to deliver what they missed, by result: repaired (a gap in the prev chain), synced (after a reconnection or a removal), checked_behind (the periodic check found the feed behind history), resync (events gone from history: subscribers told to resync).', labelNames: ['result'] as const, registers })),
     feedRepairedFrames: new Counter({ name: `${p}feed_repaired_frames_total`, help: 'Frames feeds delivered from history instead of the routed path.', registers }),
     catchUps: labelled(new Counter({ name: `${p}catch_ups_total`, help: 'Per-organization catch-ups of connections (replay, then live), by outcome: live, stopped (a removal took effect during it), failed (the connection was closed to resume).', labelNames: ['outcome'] as const, registers })),
+    storeLosses: new Counter({ name: `${p}store_data_losses_total`, help: 'Times this pod saw the shared store (Redis) lose its data: a restart without persistence, a failover that lagged, a restore from an older snapshot.', registers }),
     handlerErrors: labelled(new Counter({ name: `${p}handler_errors_total`, help: 'Unexpected exceptions caught in a socket or HTTP handler (the socket got 1011, the request 500), by handler.', labelNames: ['handler'] as const, registers })),
     livePods: new Gauge({ name: `${p}cluster_live_pods`, help: 'Gateway pods this pod sees alive.', registers }),
   };

@@ -64,6 +64,16 @@ export function createMemoryPresenceStore(options: MemoryPresenceStoreOptions): 
       return true;
     },
 
+    async restore(pod, connections) {
+      assertPod(pod);
+      for (const [userId, count] of connections) {
+        assertUser(userId);
+        assertCount('count', count);
+        adjust(usersByPod, pod, userId, count - (usersByPod.get(pod)?.get(userId) ?? 0));
+        adjust(podsByUser, userId, pod, count - (podsByUser.get(userId)?.get(pod) ?? 0));
+      }
+    },
+
     async release(pod, userId) {
       assertPod(pod);
       assertUser(userId);

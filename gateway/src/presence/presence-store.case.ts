@@ -58,6 +58,17 @@ export function runPresenceStoreCases(name: string, factory: PresenceStoreFactor
       expect(await a.deadPods()).toEqual([]);
     });
 
+    it('restores a pod\'s counts (after the store lost them), so the per-user limit holds again', async () => {
+      await a.heartbeat('pod-1', 3);
+      await a.restore('pod-1', new Map([['alice', 2], ['bob', 1]]));
+      expect(sorted(await b.connectionsOf('alice'))).toEqual({ 'pod-1': 2 });
+      expect(await b.tryReserve('pod-2', 'alice', 3)).toBe(true);
+      expect(await b.tryReserve('pod-2', 'alice', 3)).toBe(false);
+      // Restoring again sets, it does not add.
+      await a.restore('pod-1', new Map([['alice', 2]]));
+      expect(sorted(await b.connectionsOf('alice'))).toEqual({ 'pod-1': 2, 'pod-2': 1 });
+    });
+
     it('holds a per-user limit across pods and frees a slot on release', async () => {
       await a.heartbeat('pod-1', 0);
       await b.heartbeat('pod-2', 0);

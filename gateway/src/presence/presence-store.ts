@@ -21,6 +21,8 @@ export interface PresenceStore {
   release(pod: string, userId: string): Promise<void>;
   /** The user's connections per live pod. */
   connectionsOf(userId: string): Promise<ReadonlyMap<string, number>>;
+  /** Sets `pod`'s count of every user again (after the store lost its data): `connections` is the pod's own view. */
+  restore(pod: string, connections: ReadonlyMap<string, number>): Promise<void>;
   /** Removes every entry of `pod` (graceful shutdown, or reaping a dead pod). */
   removePod(pod: string): Promise<void>;
   /**

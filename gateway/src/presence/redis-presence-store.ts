@@ -144,6 +144,18 @@ export function createRedisPresenceStore(options: RedisPresenceStoreOptions): Pr
       return reserved === 1;
     },
 
+    async restore(pod, connections) {
+      assertPod(pod);
+      const pipeline = redis.pipeline();
+      for (const [userId, count] of connections) {
+        assertUser(userId);
+        assertCount('count', count);
+        pipeline.hset(keys.pod(pod), userId, count);
+        pipeline.hset(keys.user(userId), pod, count);
+      }
+      await pipeline.exec();
+    },
+
     async release(pod, userId) {
       assertPod(pod);
       assertUser(userId);

@@ -4,6 +4,7 @@ import type { RoutedFrame } from '../events/routed-frame.js';
 import { compareEventIds } from '../history/event-id.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import { resyncFrameJson } from '../protocol/frames.js';
 import { organizationTopic, type TopicBroadcaster } from '../session/socket-port.js';
 import { OrganizationFeed, type FeedContext, type FeedReport } from './organization-feed.js';
 
@@ -155,6 +156,23 @@ export class OrganizationFeeds {
       count += 1;
     }
     return count;
+  }
+
+  /**
+   * The store lost its data: every feed with subscribers tells them to resync (what they missed
+   * around the loss cannot be known), and no feed keeps a position from before it.
+   */
+  storeLost(): void {
+    for (const entry of this.entries.values()) {
+      if (entry.binding === undefined) continue;
+      const organizationId = entry.feed.organizationId;
+      if (this.broadcaster.subscribers(organizationTopic(organizationId)) > 0) {
+        this.metrics.feedRepairs.inc({ result: 'resync' });
+        this.fanOut(organizationId, resyncFrameJson(organizationId, 'history_lost'), undefined);
+      }
+      entry.feed.forget();
+      entry.checkTarget = undefined;
+    }
   }
 
   /**

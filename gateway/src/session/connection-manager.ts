@@ -98,6 +98,13 @@ export class ConnectionManager {
     return this.registry.countForUser(userId);
   }
 
+  /** This pod's connections per user. */
+  userCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const session of this.registry.all()) counts.set(session.userId, (counts.get(session.userId) ?? 0) + 1);
+    return counts;
+  }
+
   /** How many membership changes this pod applied so far (see OpenPlan.changesSeen). */
   changeSequence(): number {
     return this.changeCount;
@@ -186,9 +193,11 @@ export class ConnectionManager {
   /**
    * Recomputes every session's organizations from its token and the membership store (after
    * membership commands may have been missed): organizations no longer granted are revoked at once,
-   * new ones granted from their current position. Returns how many changes it applied.
+   * new ones granted from their current position, unless `grants` is false (the store lost its data:
+   * a grant computed from it could restore what a lost revocation took away). Returns how many
+   * changes it applied.
    */
-  async reconcile(): Promise<number> {
+  async reconcile(grants = true): Promise<number> {
     const sessions = [...this.registry.all()].filter((session) => session.status === 'open');
     let changed = 0;
     for (let i = 0; i < sessions.length; i += 100) {
@@ -201,7 +210,7 @@ export class ConnectionManager {
           this.revoke(session, organization);
           changed += 1;
         }
-        for (const organization of effective) {
+        for (const organization of grants ? effective : []) {
           if (current.includes(organization)) continue;
           const position = await this.reconciler.history.lastId(organization);
           if (session.status !== 'open') return;

@@ -14,6 +14,9 @@ import { createMemoryPresenceStore } from '../presence/memory-presence-store.js'
 import type { PresenceStore } from '../presence/presence-store.js';
 import { createRedisPresenceStore } from '../presence/redis-presence-store.js';
 import { createRedis, pingWithTimeout, quitRedis } from '../redis/create-redis.js';
+import { epochHistory } from '../epoch/epoch-history.js';
+import { createRedisStoreEpoch } from '../epoch/redis-store-epoch.js';
+import { PROCESS_EPOCH, type StoreEpoch } from '../epoch/store-epoch.js';
 
 /** The shared state of a pod: one implementation of each, memory for a single node, Redis for a cluster. */
 export interface Stores {
@@ -21,6 +24,8 @@ export interface Stores {
   readonly history: HistoryStore;
   readonly presence: PresenceStore;
   readonly commands: CommandBus;
+  /** Whether the store lost its data (see StoreEpoch). */
+  readonly epoch: StoreEpoch;
   /** Whether the stores' backend answers (readiness); undefined when there is none to ask. */
   readonly ping: ((timeoutMs: number) => Promise<boolean>) | undefined;
   close(): Promise<void>;
@@ -50,6 +55,7 @@ export function memoryStores(config: Config): Stores {
     history,
     presence,
     commands,
+    epoch: PROCESS_EPOCH,
     ping: undefined,
     close: async () => {
       await Promise.all([membership.close(), history.close(), presence.close()]);
@@ -61,7 +67,8 @@ function redisStores(config: Config, options: NonNullable<Config['redis']>, cont
   const redis: Redis = createRedis({ url: options.url, metrics: context.metrics, logger: context.logger, name: `orgcast:${config.podName}` });
   const keyPrefix = options.keyPrefix;
   const membership = createRedisMembershipStore({ redis, keyPrefix, ttlSeconds: config.membership.revocationTtlSeconds });
-  const history = createRedisHistoryStore({ redis, keyPrefix, ...historyLimits(config) });
+  const epoch = createRedisStoreEpoch({ redis, keyPrefix });
+  const history = epochHistory(createRedisHistoryStore({ redis, keyPrefix, ...historyLimits(config) }), epoch);
   const presence = createRedisPresenceStore({ redis, keyPrefix, podTtlMs: config.cluster.presenceTtlMs });
   const commands = createRedisCommandBus({ redis, keyPrefix, logger: context.logger });
   return {
@@ -69,6 +76,7 @@ function redisStores(config: Config, options: NonNullable<Config['redis']>, cont
     history,
     presence,
     commands,
+    epoch,
     ping: (timeoutMs) => pingWithTimeout(redis, timeoutMs),
     close: async () => {
       await Promise.all([membership.close(), history.close(), presence.close()]);
