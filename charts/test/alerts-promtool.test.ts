@@ -44,6 +44,13 @@ describe('[promtool] PrometheusRule', () => {
       'OrgcastRedisReconnectStorm',
       'OrgcastBrokerReconnectStorm',
       'OrgcastEventLoopLagHigh',
+      'OrgcastIngestStalled',
+      'OrgcastIngestBacklogOld',
+      'OrgcastHistoryAppendsFailing',
+      'OrgcastEventsLostForGood',
+      'OrgcastGapRepairs',
+      'OrgcastPodQueueOverflow',
+      'OrgcastStoreDataLoss',
     ]);
     for (const rule of rules) {
       expect(['critical', 'warning']).toContain(rule.labels.severity);

@@ -145,6 +145,8 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
       manager.sweep();
       feeds.sweep();
       metrics.organizationsBound.set(feeds.boundCount);
+      const oldest = pipeline.oldestInFlightSince();
+      metrics.ingestOldestInFlight.set(oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) / 1000);
       checkEpoch().catch((error: unknown) => logger.warn({ err: error }, 'checking whether the store lost its data failed'));
     })];
     if (config.feeds.checkIntervalMs > 0) {
@@ -314,8 +316,8 @@ function buildReadiness(config: Config, server: PublicServer, transport: EventTr
     { name: 'capacity', check: () => capacity.accepting(manager.size) },
     { name: 'broker', check: () => transport.isReady() },
   ];
-  const ping = stores.ping;
-  if (ping !== undefined) checks.push({ name: 'redis', check: () => ping(READINESS_TIMEOUT_MS) });
+  const probeWrite = stores.probeWrite;
+  if (probeWrite !== undefined) checks.push({ name: 'redis', check: () => probeWrite(READINESS_TIMEOUT_MS) });
   return async () => {
     const report = await evaluateReadiness(checks, READINESS_TIMEOUT_MS);
     metrics.ready.set(report.ready ? 1 : 0);

@@ -30,6 +30,8 @@ export type AmqpEventTransportOptions = NonNullable<Config['amqp']> & {
 
 export type AmqpEventTransportDeps = ResilientAmqpDeps;
 
+const INGEST_DEPTH_INTERVAL_MS = 5_000;
+
 interface TransportLink extends AmqpLink {
   /** Binding changes of the pod queue: off the consumers' and publisher's channels. */
   readonly control: Channel;
@@ -107,12 +109,26 @@ export function createAmqpEventTransport(options: AmqpEventTransportOptions, dep
     return link;
   };
 
+  /** The ingest queue's depth, for the "sequencer stuck while messages wait" alert. */
+  let depthTimer: NodeJS.Timeout | undefined;
+  const sampleIngestDepth = (): void => {
+    amqp.link()?.control.checkQueue(ingestQueue).then(
+      (queue) => metrics.ingestQueueMessages.set(queue.messageCount),
+      (error: unknown) => logger.debug({ err: error }, 'could not read the ingest queue depth'),
+    );
+  };
+
   return {
     start: async (ingest, routed) => {
       consumers = { ingest, routed };
       await amqp.start(routed);
+      depthTimer = setInterval(sampleIngestDepth, INGEST_DEPTH_INTERVAL_MS);
+      depthTimer.unref();
     },
-    stop: () => amqp.stop(),
+    stop: () => {
+      clearInterval(depthTimer);
+      return amqp.stop();
+    },
     isReady: () => amqp.isReady(),
     async publishRouted(frame) {
       assertOrganization(frame.organizationId);

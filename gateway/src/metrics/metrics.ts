@@ -63,7 +63,9 @@ export interface Labelled<L extends string> {
   inc(labels: Record<L, string>, value?: number): void;
 }
 
-function labelled<L extends string>(counter: Counter<L>): Labelled<L> {
+function labelled<L extends string>(counter: Counter<L>, zeros: ReadonlyArray<Record<L, string>> = []): Labelled<L> {
+  // Series that alerts read exist from the start (at zero), so increase() over them is defined.
+  for (const labels of zeros) counter.inc(labels, 0);
   return { inc: (labels, value = 1) => counter.inc(labels, value) };
 }
 
@@ -113,6 +115,9 @@ export interface GatewayMetrics {
   readonly feedRepairedFrames: Counter;
   readonly catchUps: Labelled<'outcome'>;
   readonly storeLosses: Counter;
+  readonly ingestQueueMessages: Gauge;
+  readonly ingestOldestInFlight: Gauge;
+  readonly historyAppendFailures: Counter;
 }
 
 export function createMetrics(options: { registry?: Registry; defaultLabels?: Record<string, string>; collectDefaults?: boolean } = {}): GatewayMetrics {
@@ -152,10 +157,13 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     commandsReceived: labelled(new Counter({ name: `${p}cluster_commands_total`, help: 'Cross-pod commands applied, by type.', labelNames: ['type'] as const, registers })),
     brokerDeliveries: new Counter({ name: `${p}broker_deliveries_total`, help: 'Sequenced frames this pod received from the broker (its own queue).', registers }),
     podQueueOverflow: new Counter({ name: `${p}pod_queue_overflow_total`, help: 'Routed frames a pod queue dropped because it was full (counted by whichever pod consumed the overflow queue); the pod repairs them from history.', registers }),
-    feedRepairs: labelled(new Counter({ name: `${p}feed_repairs_total`, help: 'Feeds that read history to deliver what they missed, by result: repaired (a gap in the prev chain), synced (after a reconnection or a removal), checked_behind (the periodic check found the feed behind history), resync (events gone from history: subscribers told to resync).', labelNames: ['result'] as const, registers })),
+    feedRepairs: labelled(new Counter({ name: `${p}feed_repairs_total`, help: 'Feeds that read history to deliver what they missed, by result: repaired (a gap in the prev chain), synced (after a reconnection or a removal), checked_behind (the periodic check found the feed behind history), resync (events gone from history: subscribers told to resync).', labelNames: ['result'] as const, registers }), ['repaired', 'synced', 'checked_behind', 'resync'].map((result) => ({ result }))),
     feedRepairedFrames: new Counter({ name: `${p}feed_repaired_frames_total`, help: 'Frames feeds delivered from history instead of the routed path.', registers }),
     catchUps: labelled(new Counter({ name: `${p}catch_ups_total`, help: 'Per-organization catch-ups of connections (replay, then live), by outcome: live, stopped (a removal took effect during it), failed (the connection was closed to resume).', labelNames: ['outcome'] as const, registers })),
     storeLosses: new Counter({ name: `${p}store_data_losses_total`, help: 'Times this pod saw the shared store (Redis) lose its data: a restart without persistence, a failover that lagged, a restore from an older snapshot.', registers }),
+    ingestQueueMessages: new Gauge({ name: `${p}ingest_queue_messages`, help: 'Messages waiting in the ingest queue (not yet delivered to the active sequencer), as this pod last saw it.', registers }),
+    ingestOldestInFlight: new Gauge({ name: `${p}ingest_oldest_in_flight_seconds`, help: 'Age of the oldest ingest message this pod is sequencing (0 when none): the active sequencer is stuck when it grows.', registers }),
+    historyAppendFailures: new Counter({ name: `${p}history_append_failures_total`, help: 'History appends that failed (Redis down, out of memory, timed out) and are retried in place.', registers }),
     handlerErrors: labelled(new Counter({ name: `${p}handler_errors_total`, help: 'Unexpected exceptions caught in a socket or HTTP handler (the socket got 1011, the request 500), by handler.', labelNames: ['handler'] as const, registers })),
     livePods: new Gauge({ name: `${p}cluster_live_pods`, help: 'Gateway pods this pod sees alive.', registers }),
   };

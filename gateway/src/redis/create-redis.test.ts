@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics, type GatewayMetrics } from '../metrics/metrics.js';
 import { TEST_REDIS_URL } from '../../test/helpers/redis.js';
-import { createRedis, pingWithTimeout, quitRedis, RedisOptionsError } from './create-redis.js';
+import { PrivateRedis } from '../../test/helpers/private-redis.js';
+import { createRedis, quitRedis, RedisOptionsError, writeWithTimeout } from './create-redis.js';
 import type { Redis } from 'ioredis';
 
 interface LogLine {
@@ -83,17 +84,30 @@ describe('createRedis', () => {
 
   const ready = (redis: Redis) => vi.waitFor(() => expect(redis.status).toBe('ready'), { timeout: 5_000 });
 
-  it('connects, reports itself connected and answers the readiness ping', async () => {
+  it('connects, reports itself connected and takes the readiness write', async () => {
     const { redis, metrics, log } = make(TEST_REDIS_URL);
     await ready(redis);
     expect(await gauge(metrics)).toBe(1);
-    expect(await pingWithTimeout(redis, 1_000)).toBe(true);
+    expect(await writeWithTimeout(redis, `test:probe:${process.pid}`, 1_000)).toBe(true);
     expect(await redis.client('GETNAME')).toBe('test-client');
     await quitRedis(redis, 1_000);
     await vi.waitFor(() => expect(redis.status).toBe('end'));
     expect(await gauge(metrics)).toBe(0);
     expect(log.at(40)).toEqual([]);
     expect(log.at(50)).toEqual([]);
+  });
+
+  it('is not ready while Redis answers PING but refuses writes (out of memory)', async () => {
+    const own = await PrivateRedis.start();
+    cleanups.push(() => own.stop());
+    const { redis } = make(own.url);
+    await ready(redis);
+    expect(await writeWithTimeout(redis, 'probe', 1_000)).toBe(true);
+    await redis.config('SET', 'maxmemory', '1');
+    expect(await redis.ping()).toBe('PONG');
+    expect(await writeWithTimeout(redis, 'probe', 1_000)).toBe(false);
+    await redis.config('SET', 'maxmemory', '0');
+    expect(await writeWithTimeout(redis, 'probe', 1_000)).toBe(true);
   });
 
   it('survives an outage: fails fast, warns once, counts reconnects, recovers', async () => {
@@ -107,14 +121,14 @@ describe('createRedis', () => {
     const started = Date.now();
     await expect(redis.get('some-key')).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(await pingWithTimeout(redis, 200)).toBe(false);
+    expect(await writeWithTimeout(redis, `test:probe:${process.pid}`, 200)).toBe(false);
     await vi.waitFor(async () => expect(await counter(metrics)).toBeGreaterThanOrEqual(5));
     expect(log.at(40)).toEqual(['redis connection lost; reconnecting']);
 
     await proxy.restore();
     await ready(redis);
     expect(await gauge(metrics)).toBe(1);
-    expect(await pingWithTimeout(redis, 1_000)).toBe(true);
+    expect(await writeWithTimeout(redis, `test:probe:${process.pid}`, 1_000)).toBe(true);
     expect(log.at(30)).toContain('redis connection restored');
     expect(log.at(40)).toHaveLength(1);
   });
@@ -126,7 +140,7 @@ describe('createRedis', () => {
     const { redis, metrics, log } = make(url);
     await vi.waitFor(async () => expect(await counter(metrics)).toBeGreaterThanOrEqual(3));
     expect(log.at(40)).toEqual(['redis unavailable; retrying in the background']);
-    expect(await pingWithTimeout(redis, 100)).toBe(false);
+    expect(await writeWithTimeout(redis, `test:probe:${process.pid}`, 100)).toBe(false);
     await quitRedis(redis, 500);
     const attempts = await counter(metrics);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -140,7 +154,7 @@ describe('createRedis', () => {
     const { redis } = make(proxy.url, 300);
     await ready(redis);
     proxy.freeze();
-    expect(await pingWithTimeout(redis, 100)).toBe(false);
+    expect(await writeWithTimeout(redis, `test:probe:${process.pid}`, 100)).toBe(false);
     await expect(redis.get('some-key')).rejects.toThrow(/timed out/i);
     const started = Date.now();
     await quitRedis(redis, 200);

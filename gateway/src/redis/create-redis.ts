@@ -103,11 +103,15 @@ export function createRedis(options: CreateRedisOptions): Redis {
   return redis;
 }
 
-/** Readiness probe: true only if the client is connected and PONG arrives within `timeoutMs`. */
-export async function pingWithTimeout(redis: Redis, timeoutMs: number): Promise<boolean> {
+/**
+ * Readiness probe: true only if the client is connected and a small write (`key`, expiring) is
+ * accepted within `timeoutMs`. A write, not a PING: a Redis out of memory (or read-only after a
+ * failover) still answers PING while every append fails.
+ */
+export async function writeWithTimeout(redis: Redis, key: string, timeoutMs: number): Promise<boolean> {
   if (redis.status !== 'ready') return false;
-  const pong = redis.ping().then((reply) => reply === 'PONG', () => false);
-  return withTimeout(pong, timeoutMs, false);
+  const written = redis.set(key, '1', 'PX', 10_000).then((reply) => reply === 'OK', () => false);
+  return withTimeout(written, timeoutMs, false);
 }
 
 /**

@@ -65,17 +65,32 @@ interface ChainLink {
  * out: the pods see their `prev` differ from what they delivered and read the missing frame from
  * history (routing/organization-feeds.ts), then drop the retried one as already delivered.
  */
-export function createSequencingPipeline(sequencer: SequencingPort, publisher: RoutedPublisher, options: SequencingPipelineOptions): IngestConsumer {
-  return { open: (context) => openRun(sequencer, publisher, options, context) };
+export interface SequencingPipeline extends IngestConsumer {
+  /** When the oldest message in flight on the current run was received (ms), or undefined when none is. */
+  oldestInFlightSince(): number | undefined;
 }
 
-function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options: SequencingPipelineOptions, context: IngestRunContext): IngestRun {
+export function createSequencingPipeline(sequencer: SequencingPort, publisher: RoutedPublisher, options: SequencingPipelineOptions): SequencingPipeline {
+  const runs: Array<{ oldest(): number | undefined }> = [];
+  return {
+    open: (context) => {
+      const run = openRun(sequencer, publisher, options, context);
+      runs.splice(0, runs.length, run);
+      return run;
+    },
+    oldestInFlightSince: () => runs[0]?.oldest(),
+  };
+}
+
+function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options: SequencingPipelineOptions, context: IngestRunContext): IngestRun & { oldest(): number | undefined } {
   const { logger, metrics } = options;
   const { isCurrent, sleep } = context;
   const window = options.window ?? 1;
   const runId = randomBytes(6).toString('hex');
   let appends = 0;
   const inFlight = new Set<Promise<void>>();
+  /** When each message in flight was received, in delivery order. */
+  const received = new Map<Promise<void>, number>();
   /** Per organization, its newest task in flight. */
   const organizationTails = new Map<string, ChainLink>();
   /** The newest task in flight. */
@@ -102,6 +117,7 @@ function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options:
         for (let attempt = 1; ; attempt += 1) {
           // Messages that failed together (a Redis stall) go on at once when the one before recovered.
           const delayMs = attempt === 1 && recovered ? 0 : options.retryDelayMs;
+          if (what === 'sequence' && !(error instanceof HistoryOrderError)) metrics.historyAppendFailures.inc();
           if (error instanceof HistoryOrderError) {
             // Expected: the append before it in its organization has not landed yet.
             logger.debug({ step: what, messageId: message.messageId, attempt }, 'an append waits for the one before it in its organization; retrying');
@@ -184,8 +200,12 @@ function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options:
       const work: Promise<void> = (message.body.kind === 'task'
         ? task(message, message.body.event, earlier)
         : membership(message, message.body.change, earlier)
-      ).finally(() => inFlight.delete(work));
+      ).finally(() => {
+        inFlight.delete(work);
+        received.delete(work);
+      });
       inFlight.add(work);
+      received.set(work, message.receivedAtMs);
       // Settles to nothing: a chain of settled results would keep every earlier one alive.
       startedSettled = Promise.allSettled([earlier, work]).then(() => undefined);
       // Membership changes go one at a time: they are rare, and their order with task events is kept simply.
@@ -194,5 +214,6 @@ function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options:
     async drained() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
+    oldest: () => received.values().next().value,
   };
 }

@@ -13,7 +13,7 @@ import type { GatewayMetrics } from '../metrics/metrics.js';
 import { createMemoryPresenceStore } from '../presence/memory-presence-store.js';
 import type { PresenceStore } from '../presence/presence-store.js';
 import { createRedisPresenceStore } from '../presence/redis-presence-store.js';
-import { createRedis, pingWithTimeout, quitRedis } from '../redis/create-redis.js';
+import { createRedis, quitRedis, writeWithTimeout } from '../redis/create-redis.js';
 import { epochHistory } from '../epoch/epoch-history.js';
 import { createRedisStoreEpoch } from '../epoch/redis-store-epoch.js';
 import { PROCESS_EPOCH, type StoreEpoch } from '../epoch/store-epoch.js';
@@ -26,8 +26,8 @@ export interface Stores {
   readonly commands: CommandBus;
   /** Whether the store lost its data (see StoreEpoch). */
   readonly epoch: StoreEpoch;
-  /** Whether the stores' backend answers (readiness); undefined when there is none to ask. */
-  readonly ping: ((timeoutMs: number) => Promise<boolean>) | undefined;
+  /** Whether the stores' backend takes writes (readiness); undefined when there is none to ask. */
+  readonly probeWrite: ((timeoutMs: number) => Promise<boolean>) | undefined;
   close(): Promise<void>;
 }
 
@@ -56,7 +56,7 @@ export function memoryStores(config: Config): Stores {
     presence,
     commands,
     epoch: PROCESS_EPOCH,
-    ping: undefined,
+    probeWrite: undefined,
     close: async () => {
       await Promise.all([membership.close(), history.close(), presence.close()]);
     },
@@ -77,7 +77,7 @@ function redisStores(config: Config, options: NonNullable<Config['redis']>, cont
     presence,
     commands,
     epoch,
-    ping: (timeoutMs) => pingWithTimeout(redis, timeoutMs),
+    probeWrite: (timeoutMs) => writeWithTimeout(redis, `${keyPrefix}ready-probe:${config.podName}`, timeoutMs),
     close: async () => {
       await Promise.all([membership.close(), history.close(), presence.close()]);
       await quitRedis(redis, 1_000);
