@@ -1,4 +1,4 @@
-import { ConnectError, ConnectionClosedError, HeartbeatTimeoutError, OrgcastClientError, ProtocolError } from '../errors.js';
+import { ConnectError, ConnectionClosedError, HeartbeatTimeoutError, type OrgcastClientError, ProtocolError } from '../errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { PING_TEXT, type ConnectionEstablishedData, type ServerFrame } from '../protocol/frames.js';
 import { parseServerFrame } from '../protocol/parse-frame.js';

@@ -1,4 +1,4 @@
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { endsConnection, frameBatchArbitrary, frameCount, type FrameBatch, type FrameContext, type FrameItem, type ItemEffect } from './frame-arbitrary.js';
 import { encodeFrame } from './raw-ws.js';
 import { RawWebSocket } from './raw-ws-client.js';
