@@ -28,6 +28,7 @@ import { Sequencer } from './sequencing/sequencer.js';
 import { createConnectFlow, type UserSlots } from './session/connect-flow.js';
 import { ConnectionManager } from './session/connection-manager.js';
 import { organizationTopic, type TopicBroadcaster } from './session/socket-port.js';
+import { backoffDelay } from './retry/backoff.js';
 import { loadOrCreateDevSecret } from './tools/dev-token.js';
 import { createHandlerFaults, type HandlerFaults } from './transport/handler-faults.js';
 import { createManagementServer, type ManagementServer } from './transport/management-server.js';
@@ -206,7 +207,7 @@ function buildConnections(config: Config, stores: Stores, feeds: OrganizationFee
     subscribers: (organizationId) => topics.subscribers(organizationTopic(organizationId)),
     pageSize: CATCH_UP_PAGE,
     budgetBytes: Math.floor(config.server.maxBackpressureBytes / 2),
-    retryDelayMs: (attempt) => (attempt > 5 ? undefined : 200 * 2 ** attempt),
+    retryDelayMs: (attempt) => (attempt > 5 ? undefined : backoffDelay(attempt, { minMs: 200, maxMs: 5_000 })),
   }, { membership: stores.membership, history: stores.history }, {
     onClosed: (session) => slotsOf(config, stores, logger).release(session.userId),
   });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiscoveryV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../logging/logger.js';
-import { backoffDelay, type BackoffPolicy } from '../redis/backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../retry/backoff.js';
 import { abortableOptions, deadlineSignal } from './kube-request-options.js';
 import type { PodDiscovery } from './pod-discovery.js';
 

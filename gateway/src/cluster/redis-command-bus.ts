@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LuaScript } from '../redis/lua-script.js';
+import { backoffDelay } from '../retry/backoff.js';
 import { parseCommand, type ClusterCommand, type CommandBus, type CommandHandler } from './command-bus.js';
 
 export interface RedisCommandBusOptions {
@@ -50,7 +51,7 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
         if (stopped) return;
         failures += 1;
         logger.warn({ err: error, failures }, 'reading cluster commands failed; retrying from where this pod stands');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * failures)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(failures, { minMs: 100, maxMs: 2_000 })));
         continue;
       }
       if (reply === null) {

@@ -3,7 +3,7 @@ import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Con
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { publishCanary } from './amqp-publisher.js';
-import { backoffDelay } from '../redis/backoff.js';
+import { backoffDelay } from '../retry/backoff.js';
 import { createCanaryMonitor } from './canary-monitor.js';
 import { BrokerSetupError, BrokerUnavailableError, EventSourceStateError } from './event-source-error.js';
 

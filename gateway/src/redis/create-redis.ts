@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics/metrics.js';
-import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { backoffDelay, type BackoffPolicy } from '../retry/backoff.js';
 
 export class RedisOptionsError extends Error {
   override readonly name = 'RedisOptionsError';

@@ -4,6 +4,7 @@ import type { RoutedFrame } from '../events/routed-frame.js';
 import { compareEventIds } from '../history/event-id.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
+import { backoffDelay } from '../retry/backoff.js';
 import { resyncFrameJson } from '../protocol/frames.js';
 import { organizationTopic, type TopicBroadcaster } from '../session/socket-port.js';
 import { OrganizationFeed, type FeedContext, type FeedReport } from './organization-feed.js';
@@ -70,7 +71,7 @@ export class OrganizationFeeds {
       bufferMs: options.bufferMs,
       pageSize: PAGE_SIZE,
       maxPending: MAX_PENDING,
-      retryDelayMs: (attempt) => Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)),
+      retryDelayMs: (attempt) => backoffDelay(attempt, { minMs: 100, maxMs: 5_000 }),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
       report,
     };
