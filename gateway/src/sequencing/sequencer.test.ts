@@ -1,0 +1,99 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createLocalCommandBus, type ClusterCommand } from '../cluster/command-bus.js';
+import type { InboundMembershipChange, InboundTaskEvent } from '../events/inbound-event.js';
+import { createMemoryHistoryStore } from '../history/memory-history-store.js';
+import { createMemoryMembershipStore } from '../membership/memory-membership-store.js';
+import { createMetrics, type GatewayMetrics } from '../metrics/metrics.js';
+import { Sequencer } from './sequencer.js';
+
+const NOW_MS = 1_700_000_000_000;
+
+async function setup() {
+  const history = createMemoryHistoryStore({ maxLength: 100, maxAgeMs: 3_600_000, dedupeTtlSeconds: 60, now: () => NOW_MS });
+  const membership = createMemoryMembershipStore({ ttlSeconds: 3_600, now: () => NOW_MS });
+  const commands: ClusterCommand[] = [];
+  const bus = createLocalCommandBus();
+  await bus.start({ command: (command) => void commands.push(command), missed: () => undefined });
+  const metrics = createMetrics({ collectDefaults: false });
+  const sequencer = new Sequencer(history, membership, bus, metrics, pino({ level: 'silent' }), () => NOW_MS + 5);
+  return { history, membership, commands, metrics, sequencer };
+}
+
+function task(organizationId: string, n: number, publishedAtMs: number | undefined): InboundTaskEvent {
+  return { eventType: 'task.event.updated', organizationId, dataJson: JSON.stringify({ n }), publishedAtMs, messageId: `m${n}` };
+}
+
+const PUBLISHED_MS = NOW_MS - 1_000;
+
+async function sequenced(metrics: GatewayMetrics, result: string): Promise<number> {
+  const metric = await metrics.registry.getSingleMetric('orgcast_events_sequenced_total')!.get();
+  return metric.values.find((value) => value.labels.result === result)?.value ?? 0;
+}
+
+describe('Sequencer', () => {
+  it('gives a task its history id and prev, and builds the client frame with that prev', async () => {
+    const { sequencer, history, metrics } = await setup();
+    const first = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
+    const second = await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'k2', {});
+    const other = await sequencer.sequence(task('globex', 3, PUBLISHED_MS), 'k3', {});
+
+    const stored = await history.readAfter('acme', '0-0', 10);
+    expect(stored.entries.map((entry) => [entry.id, entry.prev])).toEqual([[first.id, '0-0'], [second.id, first.id]]);
+    expect(first.prev).toBe('0-0');
+    expect(second.prev).toBe(first.id);
+    expect(other.prev).toBe('0-0'); // each organization has its own chain
+
+    expect(second).toMatchObject({ organizationId: 'acme', publishedAtMs: PUBLISHED_MS });
+    expect(JSON.parse(second.frame)).toEqual({
+      event_type: 'task.event.updated',
+      id: second.id,
+      prev: first.id,
+      organization_id: 'acme',
+      data: { n: 2 },
+      timestamp: new Date(PUBLISHED_MS).toISOString(),
+    });
+    expect(stored.entries[1]).toMatchObject({ eventType: 'task.event.updated', dataJson: '{"n":2}', timestampMs: PUBLISHED_MS });
+    expect(await sequenced(metrics, 'appended')).toBe(3);
+  });
+
+  it('stamps an event without a publish time with its own clock', async () => {
+    const { sequencer, history } = await setup();
+    const frame = await sequencer.sequence(task('acme', 1, undefined), 'k1', {});
+    expect(frame.publishedAtMs).toBeUndefined();
+    expect((JSON.parse(frame.frame) as { timestamp: string }).timestamp).toBe(new Date(NOW_MS + 5).toISOString());
+    expect((await history.readAfter('acme', '0-0', 10)).entries[0]!.timestampMs).toBe(NOW_MS + 5);
+  });
+
+  it('gives a duplicate its first id and prev, stores nothing, and still returns a frame to route', async () => {
+    const { sequencer, history, metrics } = await setup();
+    const first = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
+    const next = await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'k2', {});
+    const again = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
+
+    expect(again.id).toBe(first.id);
+    expect(again.prev).toBe('0-0'); // its own predecessor, not the organization's last id
+    expect(again.frame).toBe(first.frame);
+    expect((await history.readAfter('acme', '0-0', 10)).entries.map((entry) => entry.id)).toEqual([first.id, next.id]);
+    expect(await sequenced(metrics, 'duplicate')).toBe(1);
+    expect(await sequenced(metrics, 'appended')).toBe(2);
+  });
+
+  it('records a membership change and publishes it with the organization\'s last id as its position', async () => {
+    const { sequencer, membership, commands } = await setup();
+    await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
+    const last = await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'k2', {});
+    const issuedAtMs = NOW_MS - 60_000;
+
+    const removed: InboundMembershipChange = { eventType: 'organization.member.removed', organizationId: 'acme', userId: 'u1', atMs: NOW_MS - 10 };
+    await sequencer.membershipChange(removed);
+    expect(await membership.effectiveOrganizations('u1', ['acme', 'globex'], issuedAtMs)).toEqual(['globex']);
+    expect(commands).toEqual([{ type: 'membership', change: removed, position: last.id }]);
+
+    const added: InboundMembershipChange = { eventType: 'organization.member.added', organizationId: 'initech', userId: 'u1', atMs: NOW_MS - 5 };
+    await sequencer.membershipChange(added);
+    expect(await membership.effectiveOrganizations('u1', ['globex'], issuedAtMs)).toEqual(['globex', 'initech']);
+    // An organization without history: its position is the start of its sequence.
+    expect(commands[1]).toEqual({ type: 'membership', change: added, position: '0-0' });
+  });
+});
