@@ -6,11 +6,11 @@ import { monotonicMicros, scanEventId, type ScannedEvent } from '../protocol/pay
 import { socketIoProtocol } from '../protocol/socketio-protocol.js';
 import { TextKind, type ConnectTarget, type WireProtocol } from '../protocol/wire-protocol.js';
 import { upgradeRequest } from '../ws/upgrade.js';
+import { ConnectPacer } from './connect-pacer.js';
 import { DUPLICATE, DeliveryTracker } from './delivery-tracker.js';
 import { ABNORMAL_CLOSE, ConnState, VirtualConnection, type ConnectionHost } from './virtual-connection.js';
 import type { CloseSample, DuplicateSample, WorkerConfig, WorkerMessage } from './worker-messages.js';
 
-const PUMP_INTERVAL_MS = 10;
 const HEARTBEAT_TICK_MS = 100;
 const CLOSE_GRACE_MS = 3_000;
 const DUPLICATE_SAMPLES = 10;
@@ -30,19 +30,18 @@ export class ClientWorker implements ConnectionHost {
   private readonly protocol: WireProtocol;
   private readonly conns: VirtualConnection[] = [];
   private readonly tracker: DeliveryTracker;
+  private readonly pacer: ConnectPacer;
   private readonly scanned: ScannedEvent = { org: 0, seq: 0, sentAtUs: 0 };
   private readonly latency = new Histogram();
   private readonly interval = new Histogram();
   private readonly connectLatency = new Histogram();
   private readonly reconnectLatency = new Histogram();
-  private readonly queue: number[] = [];
   private readonly refusals: Record<string, number> = {};
   private readonly closes: Record<string, number> = {};
   private readonly socketErrors: Record<string, number> = {};
   private readonly closeSamples: CloseSample[] = [];
   private readonly duplicateSamples: DuplicateSample[] = [];
   private nowUs = 0;
-  private inFlight = 0;
   private open = 0;
   private established = 0;
   private connectFailures = 0;
@@ -52,8 +51,6 @@ export class ClientWorker implements ConnectionHost {
   private connectStartedMs = 0;
   private connectDoneSent = true;
   private stopping = false;
-  private rateTokens = 0;
-  private lastPumpMs = 0;
   private heartbeatTick = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   readonly mintMs: number;
@@ -73,19 +70,16 @@ export class ClientWorker implements ConnectionHost {
     }
     this.mintMs = Date.now() - started;
     this.tracker = new DeliveryTracker(this.layout, users);
+    this.pacer = new ConnectPacer({ connections: users.length, concurrency: config.connectConcurrency, ratePerSecond: config.connectRatePerSecond }, (index) => this.start(this.conns[index]!));
   }
 
   startConnecting(): void {
     this.connectStartedMs = Date.now();
     this.connectDoneSent = false;
-    for (let i = 0; i < this.conns.length; i++) this.queue.push(i);
-    this.rateTokens = Math.min(this.config.connectRatePerSecond, this.config.connectConcurrency);
-    this.lastPumpMs = Date.now();
-    this.timers.push(setInterval(() => this.pump(), PUMP_INTERVAL_MS));
     if (this.config.heartbeatMs > 0 && this.protocol.heartbeat !== undefined) {
       this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_TICK_MS));
     }
-    this.pump();
+    this.pacer.start();
   }
 
   startStats(): void {
@@ -115,7 +109,7 @@ export class ClientWorker implements ConnectionHost {
 
   async closeAll(): Promise<void> {
     this.stopping = true;
-    this.queue.length = 0;
+    this.pacer.stop();
     for (const conn of this.conns) {
       if (conn.timer !== undefined) clearTimeout(conn.timer);
       conn.close(1000);
@@ -186,16 +180,16 @@ export class ClientWorker implements ConnectionHost {
       if (this.stopping || !this.config.reconnect) return;
       conn.droppedAtUs = monotonicMicros();
       conn.attempts = 0;
-      this.requeue(conn, Math.random() * this.config.reconnectJitterMs);
+      this.pacer.reopenAfter(conn.index, Math.random() * this.config.reconnectJitterMs);
       return;
     }
     // Never established on this attempt.
-    this.inFlight -= 1;
+    this.pacer.release();
     if (this.stopping) return;
     if (state === ConnState.Upgrading || state === ConnState.Upgraded) {
       if (code !== ABNORMAL_CLOSE) this.count(this.closes, String(code));
       if (conn.attempts <= this.config.connectRetries) {
-        this.requeue(conn, Math.min(2_000, 100 * 2 ** (conn.attempts - 1)) * (0.5 + Math.random()));
+        this.pacer.reopenAfter(conn.index, Math.min(2_000, 100 * 2 ** (conn.attempts - 1)) * (0.5 + Math.random()));
         return;
       }
       if (!conn.everEstablished || this.config.reconnect) {
@@ -203,7 +197,7 @@ export class ClientWorker implements ConnectionHost {
         this.settle();
       }
     }
-    this.pump();
+    this.pacer.pump();
   }
 
   // ---- internals ----
@@ -215,7 +209,7 @@ export class ClientWorker implements ConnectionHost {
       clearTimeout(conn.timer);
       conn.timer = undefined;
     }
-    this.inFlight -= 1;
+    this.pacer.release();
     this.open += 1;
     const now = monotonicMicros();
     if (conn.everEstablished) {
@@ -227,7 +221,7 @@ export class ClientWorker implements ConnectionHost {
       this.connectLatency.record(now - conn.startedAtUs);
       this.settle();
     }
-    this.pump();
+    this.pacer.pump();
   }
 
   private sampleDuplicate(conn: VirtualConnection, buf: Buffer, start: number, end: number): void {
@@ -252,39 +246,12 @@ export class ClientWorker implements ConnectionHost {
     }
   }
 
-  private requeue(conn: VirtualConnection, delayMs: number): void {
-    conn.timer = setTimeout(() => {
-      conn.timer = undefined;
-      if (this.stopping) return;
-      this.queue.push(conn.index);
-      this.pump();
-    }, delayMs);
-  }
-
-  private pump(): void {
-    if (this.stopping) return;
-    const limitRate = this.config.connectRatePerSecond > 0;
-    if (limitRate) {
-      const now = Date.now();
-      this.rateTokens = Math.min(this.config.connectConcurrency, this.rateTokens + ((now - this.lastPumpMs) * this.config.connectRatePerSecond) / 1000);
-      this.lastPumpMs = now;
-    }
-    while (this.inFlight < this.config.connectConcurrency && this.queue.length > 0) {
-      if (limitRate) {
-        if (this.rateTokens < 1) return;
-        this.rateTokens -= 1;
-      }
-      this.start(this.conns[this.queue.shift()!]!);
-    }
-  }
-
   private start(conn: VirtualConnection): void {
     const { targets, sourceAddresses } = this.config;
     // A retry goes to the next target: with pods started directly there is no load balancer to route around a dead one.
     const home = this.config.targetBy === 'org' ? this.layout.orgOf(conn.user, 0) : conn.user;
     const endpoint = targets[(home + conn.attempts) % targets.length]!;
     const target = this.connectTarget(conn);
-    this.inFlight += 1;
     conn.attempts += 1;
     conn.startedAtUs = monotonicMicros();
     conn.timer = setTimeout(() => {

@@ -62,6 +62,7 @@ export class VirtualConnection implements FrameSink {
   /** Established when the measured phase began (its deliveries are then expected). */
   counted = false;
   everEstablished = false;
+  /** The connect timeout of the attempt in flight. */
   timer: NodeJS.Timeout | undefined;
   /** Last event id per layer (only when ids are tracked). */
   lastIds: Array<string | undefined> | undefined;
