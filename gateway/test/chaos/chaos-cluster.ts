@@ -7,6 +7,12 @@ import { deleteByPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
 export const QUEUE_PREFIX = 'orgcast.pod.';
 export const MAX_EVENT_BYTES = 64 * 1024;
 
+export interface PodErrors {
+  count: number;
+  /** Per message (addresses elided), how many lines; the first 50 messages. */
+  readonly byMessage: Map<string, number>;
+}
+
 /** The run's private corner of the shared services, and the pods behind nginx. */
 export interface ChaosCluster {
   readonly id: string;
@@ -17,8 +23,8 @@ export interface ChaosCluster {
   readonly secret: string;
   /** For CLIENT PAUSE, history reads and cleanup. */
   readonly redis: Redis;
-  /** Error-level log lines of the pods. */
-  readonly podErrors: { count: number; readonly samples: string[] };
+  /** Error-level log lines of the pods: how many, and how many of each message. */
+  readonly podErrors: PodErrors;
   /** Stops nginx and the pods, deletes the vhost and the keys (each step even if another fails). */
   stop(): Promise<void>;
 }
@@ -37,7 +43,7 @@ export async function startChaosCluster(options: { readonly pods: number; readon
   const keyPrefix = `chaos:${id}:`;
   const vhost = await createTestVhost(`orgcast-chaos-${id}`);
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
-  const podErrors = { count: 0, samples: [] as string[] };
+  const podErrors: PodErrors = { count: 0, byMessage: new Map() };
   const cleanup = async (cluster: Cluster | undefined): Promise<void> => {
     const problems: unknown[] = [];
     await cluster?.stop().catch((e: unknown) => problems.push(e));
@@ -82,10 +88,9 @@ export async function startChaosCluster(options: { readonly pods: number; readon
         const level = entry['level'];
         if (!(level === 'error' || level === 'fatal' || (typeof level === 'number' && level >= 50))) return;
         podErrors.count += 1;
-        if (podErrors.samples.length < 10) {
-          const err = entry['err'] as { message?: unknown } | undefined;
-          podErrors.samples.push(`${pod}: ${String(entry['msg'] ?? '')}${typeof err?.message === 'string' ? `: ${err.message}` : ''}`);
-        }
+        const err = entry['err'] as { message?: unknown } | undefined;
+        const message = `${String(entry['msg'] ?? '')}${typeof err?.message === 'string' ? `: ${err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<address>')}` : ''}`;
+        if (podErrors.byMessage.has(message) || podErrors.byMessage.size < 50) podErrors.byMessage.set(message, (podErrors.byMessage.get(message) ?? 0) + 1);
       },
     });
   } catch (error) {

@@ -53,7 +53,8 @@ export function formatReport(report: ChaosReport, replay: string): string {
   });
   lines.push(`close codes of raw WebSocket sessions: ${codes.join('; ') || 'none'}`);
   lines.push(`pod counters: ${[...report.podMetrics].map(([series, value]) => `${series.replace(/^orgcast_/, '')}=${value}`).join(' ') || 'none'}`);
-  lines.push(`pod error logs: ${report.podErrors.count}${report.podErrors.samples.length > 0 ? `: ${report.podErrors.samples.slice(0, 5).join(' | ')}` : ''}`);
+  lines.push(`pod error logs: ${report.podErrors.count}`);
+  for (const [message, n] of [...report.podErrors.byMessage].sort(([, a], [, b]) => b - a).slice(0, 10)) lines.push(`  ${n}× ${message}`);
   lines.push('');
   lines.push('faults:');
   for (const f of report.faults) lines.push(`  #${f.index} +${f.startS.toFixed(1)}s ${f.kind} ${f.target} ${f.detail} (${f.durationMs} ms)${f.error === undefined ? '' : ` FAILED: ${f.error}`}`);

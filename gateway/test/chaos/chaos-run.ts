@@ -3,7 +3,7 @@ import { historyStreamKey } from '../../src/history/history-keys.js';
 import { deadLetterQueueName, ingestQueueName } from '../../src/consumer/routing-keys.js';
 import { queueMessages } from './broker-control.js';
 import { createClients, type ChaosClient } from './chaos-clients.js';
-import { MAX_EVENT_BYTES, QUEUE_PREFIX, startChaosCluster, type ChaosCluster } from './chaos-cluster.js';
+import { MAX_EVENT_BYTES, QUEUE_PREFIX, startChaosCluster, type ChaosCluster, type PodErrors } from './chaos-cluster.js';
 import { ChaosPublisher } from './chaos-publisher.js';
 import type { ClientKind } from './client-log.js';
 import { auditDeadLetters, type DeadLetterAudit } from './dead-letter-audit.js';
@@ -45,7 +45,7 @@ export interface ChaosReport {
   readonly history: HistoryAudit;
   readonly deadLetters: DeadLetterAudit | undefined;
   readonly podMetrics: ReadonlyMap<string, number>;
-  readonly podErrors: { readonly count: number; readonly samples: readonly string[] };
+  readonly podErrors: PodErrors;
   readonly settle: { readonly settled: boolean; readonly ms: number; readonly detail: string };
   /** Everything that fails the run, each with what is known of it. */
   readonly violations: readonly string[];
@@ -234,8 +234,9 @@ function describeViolations(report: Omit<ChaosReport, 'violations'>, startedAtMs
     if (v.mismatched.length > 0) out.push(`${where}: ${v.mismatched.length} with another body than history's: ${list(v.mismatched)}`);
   }
   const { history } = report;
-  for (const m of history.lost) out.push(`history: lost ${m.key} of ${shortOrg(m.organization)} (${m.messageId === undefined ? 'no message id' : `message id ${m.messageId}`}, confirmed ${m.confirmed} of ${m.attempts} publishes, ${m.inHistory} in history)`);
-  for (const m of history.duplicated) out.push(`history: ${m.key} of ${shortOrg(m.organization)} stored ${m.inHistory} times (${m.messageId === undefined ? 'no message id' : `message id ${m.messageId}`}, ${m.attempts} publishes): ${m.ids.join(', ')}`);
+  const publishes = (m: { messageId: string | undefined; confirmed: number; attempts: number }): string => `${m.messageId === undefined ? 'no message id' : `message id ${m.messageId}`}, ${m.attempts} publishes, ${m.confirmed} confirmed`;
+  for (const m of history.lost) out.push(`history: lost ${m.key} of ${shortOrg(m.organization)} (${publishes(m)}, ${m.inHistory} in history${m.ids.length > 0 ? `: ${list(m.ids)}` : ''})`);
+  for (const m of history.duplicated) out.push(`history: ${m.key} of ${shortOrg(m.organization)} stored ${m.inHistory} times, at most ${m.expected[1]} allowed (${publishes(m)}): ${list(m.ids)}`);
   for (const m of history.oversizedStored) out.push(`history: oversized ${m.key} stored as ${m.ids.join(', ')}`);
   for (const u of history.unexpected.slice(0, 20)) out.push(`history: unexpected entry ${u}`);
   for (const c of history.chainBreaks.slice(0, 20)) out.push(`history: prev chain broken at ${c}`);
