@@ -8,6 +8,7 @@ import { TextKind, type ConnectTarget, type WireProtocol } from '../protocol/wir
 import { upgradeRequest } from '../ws/upgrade.js';
 import { ConnectPacer } from './connect-pacer.js';
 import { DUPLICATE, DeliveryTracker } from './delivery-tracker.js';
+import { GIVE_UP, RetryPolicy, STAY_CLOSED, targetIndex } from './retry-policy.js';
 import { ABNORMAL_CLOSE, ConnState, VirtualConnection, type ConnectionHost } from './virtual-connection.js';
 import type { CloseSample, DuplicateSample, WorkerConfig, WorkerMessage } from './worker-messages.js';
 
@@ -31,6 +32,7 @@ export class ClientWorker implements ConnectionHost {
   private readonly conns: VirtualConnection[] = [];
   private readonly tracker: DeliveryTracker;
   private readonly pacer: ConnectPacer;
+  private readonly retry: RetryPolicy;
   private readonly scanned: ScannedEvent = { org: 0, seq: 0, sentAtUs: 0 };
   private readonly latency = new Histogram();
   private readonly interval = new Histogram();
@@ -70,6 +72,7 @@ export class ClientWorker implements ConnectionHost {
     }
     this.mintMs = Date.now() - started;
     this.tracker = new DeliveryTracker(this.layout, users);
+    this.retry = new RetryPolicy(config);
     this.pacer = new ConnectPacer({ connections: users.length, concurrency: config.connectConcurrency, ratePerSecond: config.connectRatePerSecond }, (index) => this.start(this.conns[index]!));
   }
 
@@ -177,10 +180,12 @@ export class ClientWorker implements ConnectionHost {
       this.open -= 1;
       this.count(this.closes, String(code));
       if (this.closeSamples.length < DUPLICATE_SAMPLES) this.closeSamples.push({ user: conn.user, code, openForMs: Math.round((monotonicMicros() - conn.startedAtUs) / 1000), stopping: this.stopping });
-      if (this.stopping || !this.config.reconnect) return;
+      if (this.stopping) return;
+      const delayMs = this.retry.afterDrop();
+      if (delayMs === STAY_CLOSED) return;
       conn.droppedAtUs = monotonicMicros();
       conn.attempts = 0;
-      this.pacer.reopenAfter(conn.index, Math.random() * this.config.reconnectJitterMs);
+      this.pacer.reopenAfter(conn.index, delayMs);
       return;
     }
     // Never established on this attempt.
@@ -188,11 +193,12 @@ export class ClientWorker implements ConnectionHost {
     if (this.stopping) return;
     if (state === ConnState.Upgrading || state === ConnState.Upgraded) {
       if (code !== ABNORMAL_CLOSE) this.count(this.closes, String(code));
-      if (conn.attempts <= this.config.connectRetries) {
-        this.pacer.reopenAfter(conn.index, Math.min(2_000, 100 * 2 ** (conn.attempts - 1)) * (0.5 + Math.random()));
+      const delayMs = this.retry.afterFailedAttempt(conn.attempts, conn.everEstablished);
+      if (delayMs >= 0) {
+        this.pacer.reopenAfter(conn.index, delayMs);
         return;
       }
-      if (!conn.everEstablished || this.config.reconnect) {
+      if (delayMs === GIVE_UP) {
         this.connectFailures += 1;
         this.settle();
       }
@@ -248,9 +254,8 @@ export class ClientWorker implements ConnectionHost {
 
   private start(conn: VirtualConnection): void {
     const { targets, sourceAddresses } = this.config;
-    // A retry goes to the next target: with pods started directly there is no load balancer to route around a dead one.
     const home = this.config.targetBy === 'org' ? this.layout.orgOf(conn.user, 0) : conn.user;
-    const endpoint = targets[(home + conn.attempts) % targets.length]!;
+    const endpoint = targets[targetIndex(home, conn.attempts, targets.length)]!;
     const target = this.connectTarget(conn);
     conn.attempts += 1;
     conn.startedAtUs = monotonicMicros();
