@@ -208,6 +208,10 @@ function buildConnections(config: Config, stores: Stores, feeds: OrganizationFee
     pageSize: CATCH_UP_PAGE,
     budgetBytes: Math.floor(config.server.maxBackpressureBytes / 2),
     retryDelayMs: (attempt) => (attempt > 5 ? undefined : backoffDelay(attempt, { minMs: 200, maxMs: 5_000 })),
+    fault: (error) => {
+      metrics.handlerErrors.inc({ handler: 'catch_up' });
+      logger.error({ err: error }, 'unexpected exception in a catch-up: the connection is closed to resume');
+    },
   }, { membership: stores.membership, history: stores.history }, {
     onClosed: (session) => slotsOf(config, stores, logger).release(session.userId),
   });

@@ -30,6 +30,8 @@ export interface FeedReport {
   repaired(organizationId: string, frames: number, why: 'gap' | 'sync'): void;
   resync(organizationId: string, reason: ResyncReason): void;
   repairFailed(organizationId: string, error: unknown, attempt: number): void;
+  /** An unexpected exception in a repair (a bug): the feed forgets its position rather than stall. */
+  fault(organizationId: string, error: unknown): void;
 }
 
 interface Buffered {
@@ -215,7 +217,10 @@ export class OrganizationFeed {
 
   private startRepair(): void {
     if (this.repairing !== undefined) return;
-    this.repairing = this.repair().finally(() => {
+    this.repairing = this.repair().catch((error: unknown) => {
+      this.context.report.fault(this.organizationId, error);
+      this.forget();
+    }).finally(() => {
       this.repairing = undefined;
       for (const resolve of [...this.idle]) resolve();
       this.idle.clear();

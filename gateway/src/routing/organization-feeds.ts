@@ -61,6 +61,10 @@ export class OrganizationFeeds {
         logger.warn({ organization, reason }, 'events no longer in history were missed: subscribers told to resync');
       },
       repairFailed: (organization, error, attempt) => logger.warn({ err: error, organization, attempt }, 'reading history to repair a feed failed; retrying'),
+      fault: (organization, error) => {
+        metrics.handlerErrors.inc({ handler: 'feed' });
+        logger.error({ err: error, organization }, 'unexpected exception in a feed repair: the feed starts again from its next frame');
+      },
     };
     this.context = {
       history,

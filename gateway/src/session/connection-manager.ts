@@ -162,6 +162,7 @@ export class ConnectionManager {
   closed(session: Session, code: number): void {
     const wasClosing = session.status === 'closing';
     session.status = 'closed';
+    for (const catchUp of session.catchUps?.values() ?? []) catchUp.cancel();
     session.catchUps = undefined;
     const organizations = this.registry.organizationsOf(session);
     this.registry.remove(session);
@@ -296,6 +297,7 @@ export class ConnectionManager {
 
   private revoke(session: Session, organization: string): void {
     if (session.status !== 'open' || !this.registry.revoke(session, organization)) return;
+    session.catchUps?.get(organization)?.cancel();
     session.catchUps?.delete(organization);
     session.socket.unsubscribe(organizationTopic(organization));
     this.feeds.release(organization);
@@ -315,9 +317,12 @@ export class ConnectionManager {
       }
     };
     const catchUp = new OrganizationCatchUp(organization, position, replay, {
+      // The socket is only valid while the session is open (uWS throws on a closed one).
       send: (text) => session.send(text),
-      bufferedAmount: () => session.socket.bufferedAmount(),
-      subscribe: (org) => session.socket.subscribe(organizationTopic(org)),
+      bufferedAmount: () => (session.status === 'open' ? session.socket.bufferedAmount() : 0),
+      subscribe: (org) => {
+        if (session.status === 'open') session.socket.subscribe(organizationTopic(org));
+      },
     }, this.catchUpDeps, finished);
     (session.catchUps ??= new Map()).set(organization, catchUp);
     catchUp.pump();

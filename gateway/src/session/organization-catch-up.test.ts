@@ -52,13 +52,14 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
     maxPending: 100,
     retryDelayMs: () => 1,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    report: { duplicate: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined },
+    report: { duplicate: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
   };
   const feed = new OrganizationFeed(ORG, context);
   const bound = { feed: feed as OrganizationFeed | undefined };
 
   const log: string[] = [];
-  const socket = { buffered: 0, refuseAfter: Infinity, sent: [] as string[] };
+  const socket = { buffered: 0, refuseAfter: Infinity, throwOnSubscribe: false, sent: [] as string[] };
+  const faults: unknown[] = [];
   const target: CatchUpTarget = {
     send: (text) => {
       if (socket.sent.length >= socket.refuseAfter) return false;
@@ -68,7 +69,10 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
       return true;
     },
     bufferedAmount: () => socket.buffered,
-    subscribe: (org) => void log.push(`subscribe ${org}`),
+    subscribe: (org) => {
+      if (socket.throwOnSubscribe) throw new Error('injected: the socket is closed');
+      log.push(`subscribe ${org}`);
+    },
   };
 
   let keys = 0;
@@ -94,6 +98,7 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
       pageSize: 100,
       budgetBytes: (options.budgetFrames ?? 1_000) * FRAME_BYTES - 1,
       retryDelayMs: (attempt) => (attempt <= (options.retries ?? 2) ? 1 : undefined),
+      fault: (error) => void faults.push(error),
     }, (result) => {
       outcomes.push(result);
       log.push(`finished ${result}`);
@@ -105,7 +110,7 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
   const drain = () => {
     socket.buffered = 0;
   };
-  return { history, feed, bound, subscribers, published, log, socket, append, start, drain, reads: catchUpHistory.state, feedReads: feedHistory.state };
+  return { history, feed, bound, subscribers, published, log, socket, faults, append, start, drain, reads: catchUpHistory.state, feedReads: feedHistory.state };
 }
 
 function idOf(text: string): string {
@@ -320,5 +325,35 @@ describe('OrganizationCatchUp', () => {
     const { catchUp, outcomes } = start('0-0');
     catchUp.pump();
     expect(outcomes).toEqual(['failed']);
+  });
+
+  it('cancel: a closed connection\'s catch-up reads, sends and subscribes nothing more, even when a read returns later', async () => {
+    const { feed, append, start, log, reads, drain } = setup({ bufferSize: 1, budgetFrames: 1 });
+    const frames = await append(3);
+    for (const frame of frames) feed.deliver(frame);
+    let release!: () => void;
+    reads.held = new Promise<void>((resolve) => (release = resolve));
+    const { catchUp, outcomes } = start('0-0');
+    catchUp.pump();
+    expect(reads.reads).toBe(1);
+    catchUp.cancel();
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    drain();
+    catchUp.pump();
+    expect(log).toEqual([]);
+    expect(outcomes).toEqual([]);
+  });
+
+  it('an exception in a step after a read is reported as a fault and ends the catch-up with failed, not the process', async () => {
+    const { feed, append, start, socket, faults } = setup({ bufferSize: 1 });
+    const frames = await append(3);
+    for (const frame of frames) feed.deliver(frame);
+    socket.throwOnSubscribe = true;
+    const { catchUp, outcome } = start('0-0');
+    catchUp.pump();
+    expect(await outcome).toBe('failed');
+    expect(faults).toHaveLength(1);
+    expect(String(faults[0])).toContain('injected: the socket is closed');
   });
 });

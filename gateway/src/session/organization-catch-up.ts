@@ -18,6 +18,8 @@ export interface CatchUpDeps {
   readonly budgetBytes: number;
   /** A failed history read: wait this long before the next (attempt 1, 2, ...); undefined: give up. */
   retryDelayMs(attempt: number): number | undefined;
+  /** An unexpected exception in a step after a read (the catch-up then fails: the client resumes). */
+  fault(error: unknown): void;
 }
 
 /** The connection a catch-up sends to. */
@@ -63,6 +65,12 @@ export class OrganizationCatchUp {
   ) {
     this.position = start;
     this.queue = [...replay];
+  }
+
+  /** The connection is gone: stop, silently (nothing more is read or sent). */
+  cancel(): void {
+    this.done = true;
+    this.queue.length = 0;
   }
 
   /** Ends the catch-up after `position`: a removal that takes effect there. */
@@ -137,10 +145,10 @@ export class OrganizationCatchUp {
     // Ahead of the feed: move it up first (nobody else depends on it without subscribers).
     if (feed.isRepairing) {
       this.waitingForFeed = true;
-      void feed.whenIdle().then(() => {
+      feed.whenIdle().then(() => {
         this.waitingForFeed = false;
         this.pump();
-      });
+      }).catch((error: unknown) => this.fail(error));
       return;
     }
     if (this.deps.subscribers(this.organizationId) === 0) {
@@ -180,7 +188,7 @@ export class OrganizationCatchUp {
         this.stopAt = this.position;
       }
       this.pump();
-    }, () => this.retry(() => this.read()));
+    }, () => this.retry(() => this.read())).catch((error: unknown) => this.fail(error));
   }
 
   /** Reads what the feed lacks up to the position and hands it to the feed, then pumps on. */
@@ -204,7 +212,12 @@ export class OrganizationCatchUp {
         }
       }
       this.pump();
-    }, () => this.retry(() => this.pump()));
+    }, () => this.retry(() => this.pump())).catch((error: unknown) => this.fail(error));
+  }
+
+  private fail(error: unknown): void {
+    this.deps.fault(error);
+    this.finish('failed');
   }
 
   private retry(again: () => void): void {
@@ -216,7 +229,12 @@ export class OrganizationCatchUp {
       return;
     }
     setTimeout(() => {
-      if (!this.done) again();
+      if (this.done) return;
+      try {
+        again();
+      } catch (error) {
+        this.fail(error);
+      }
     }, delayMs).unref();
   }
 

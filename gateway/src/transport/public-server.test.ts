@@ -33,6 +33,7 @@ describe('public server: unexpected exceptions', () => {
       pageSize: 100,
       budgetBytes: 1 << 19,
       retryDelayMs: () => undefined,
+      fault: () => undefined,
     }, { membership: { effectiveOrganizations: async (_user, claimed) => [...claimed] }, history: { lastId: async () => '0-0' } });
     const server = createPublicServer({
       host: '127.0.0.1', port: 0, maxPayloadBytes: 4096, maxBackpressureBytes: 1 << 20, heartbeatTimeoutMs: 60_000,
