@@ -164,7 +164,7 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     ingestQueueMessages: new Gauge({ name: `${p}ingest_queue_messages`, help: 'Messages waiting in the ingest queue (not yet delivered to the active sequencer), as this pod last saw it.', registers }),
     ingestOldestInFlight: new Gauge({ name: `${p}ingest_oldest_in_flight_seconds`, help: 'Age of the oldest ingest message this pod is sequencing (0 when none): the active sequencer is stuck when it grows.', registers }),
     historyAppendFailures: new Counter({ name: `${p}history_append_failures_total`, help: 'History appends that failed (Redis down, out of memory, timed out) and are retried in place.', registers }),
-    handlerErrors: labelled(new Counter({ name: `${p}handler_errors_total`, help: 'Unexpected exceptions caught in a socket or HTTP handler (the socket got 1011, the request 500), by handler.', labelNames: ['handler'] as const, registers })),
+    handlerErrors: labelled(new Counter({ name: `${p}handler_errors_total`, help: 'Unexpected exceptions caught in a socket or HTTP handler (the socket got 1011, the request 500), a catch-up (the connection closes with 1013) or a feed repair, by handler.', labelNames: ['handler'] as const, registers })),
     livePods: new Gauge({ name: `${p}cluster_live_pods`, help: 'Gateway pods this pod sees alive.', registers }),
   };
 }
