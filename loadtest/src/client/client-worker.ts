@@ -1,6 +1,5 @@
 import { createTokenMinter } from '../auth/jwt-mint.js';
 import { OrgLayout } from '../layout/org-layout.js';
-import { Histogram } from '../metrics/histogram.js';
 import { orgcastProtocol } from '../protocol/orgcast-protocol.js';
 import { monotonicMicros, scanEventId, type ScannedEvent } from '../protocol/payload-scan.js';
 import { socketIoProtocol } from '../protocol/socketio-protocol.js';
@@ -9,12 +8,12 @@ import { upgradeRequest } from '../ws/upgrade.js';
 import { ConnectPacer } from './connect-pacer.js';
 import { DUPLICATE, DeliveryTracker } from './delivery-tracker.js';
 import { GIVE_UP, RetryPolicy, STAY_CLOSED, targetIndex } from './retry-policy.js';
-import { ABNORMAL_CLOSE, ConnState, VirtualConnection, type ConnectionHost } from './virtual-connection.js';
-import type { CloseSample, DuplicateSample, WorkerConfig, WorkerMessage } from './worker-messages.js';
+import { StatsCollector } from './stats-collector.js';
+import { ConnState, VirtualConnection, type ConnectionHost } from './virtual-connection.js';
+import type { WorkerConfig, WorkerMessage } from './worker-messages.js';
 
 const HEARTBEAT_TICK_MS = 100;
 const CLOSE_GRACE_MS = 3_000;
-const DUPLICATE_SAMPLES = 10;
 
 function protocolFor(config: WorkerConfig): WireProtocol {
   if (config.protocol === 'socketio') return socketIoProtocol();
@@ -22,42 +21,27 @@ function protocolFor(config: WorkerConfig): WireProtocol {
 }
 
 /**
- * One client process: holds up to ~19k virtual connections, paces their connects, counts what
- * they receive and reports to the parent over IPC. Everything here is bounded: the connect queue
- * by the number of users, retries by `connectRetries`, the close phase by CLOSE_GRACE_MS.
+ * One client process: holds up to ~19k virtual connections and wires them to the wire protocol,
+ * the ConnectPacer (when a connection opens), the RetryPolicy (whether and after how long it opens
+ * again) and the StatsCollector (what is counted and reported to the parent over IPC). Everything
+ * here is bounded: the connect queue by the number of users, retries by `connectRetries`, the
+ * close phase by CLOSE_GRACE_MS.
  */
 export class ClientWorker implements ConnectionHost {
   private readonly layout: OrgLayout;
   private readonly protocol: WireProtocol;
   private readonly conns: VirtualConnection[] = [];
-  private readonly tracker: DeliveryTracker;
+  private readonly stats: StatsCollector;
   private readonly pacer: ConnectPacer;
   private readonly retry: RetryPolicy;
   private readonly scanned: ScannedEvent = { org: 0, seq: 0, sentAtUs: 0 };
-  private readonly latency = new Histogram();
-  private readonly interval = new Histogram();
-  private readonly connectLatency = new Histogram();
-  private readonly reconnectLatency = new Histogram();
-  private readonly refusals: Record<string, number> = {};
-  private readonly closes: Record<string, number> = {};
-  private readonly socketErrors: Record<string, number> = {};
-  private readonly closeSamples: CloseSample[] = [];
-  private readonly duplicateSamples: DuplicateSample[] = [];
   private nowUs = 0;
-  private open = 0;
-  private established = 0;
-  private connectFailures = 0;
-  private deliveries = 0;
-  private reconnects = 0;
-  private settled = 0;
-  private connectStartedMs = 0;
-  private connectDoneSent = true;
   private stopping = false;
   private heartbeatTick = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   readonly mintMs: number;
 
-  constructor(private readonly config: WorkerConfig, private readonly send: (message: WorkerMessage) => void) {
+  constructor(private readonly config: WorkerConfig, send: (message: WorkerMessage) => void) {
     this.layout = new OrgLayout(config.layout);
     this.protocol = protocolFor(config);
     const minter = createTokenMinter(config.signing);
@@ -71,14 +55,13 @@ export class ClientWorker implements ConnectionHost {
       this.conns.push(conn);
     }
     this.mintMs = Date.now() - started;
-    this.tracker = new DeliveryTracker(this.layout, users);
+    this.stats = new StatsCollector(config.workerId, users.length, new DeliveryTracker(this.layout, users), send);
     this.retry = new RetryPolicy(config);
     this.pacer = new ConnectPacer({ connections: users.length, concurrency: config.connectConcurrency, ratePerSecond: config.connectRatePerSecond }, (index) => this.start(this.conns[index]!));
   }
 
   startConnecting(): void {
-    this.connectStartedMs = Date.now();
-    this.connectDoneSent = false;
+    this.stats.connectStarted();
     if (this.config.heartbeatMs > 0 && this.protocol.heartbeat !== undefined) {
       this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_TICK_MS));
     }
@@ -90,24 +73,12 @@ export class ClientWorker implements ConnectionHost {
   }
 
   mark(): void {
-    this.latency.reset();
+    this.stats.mark();
     for (const conn of this.conns) conn.counted = conn.state === ConnState.Open;
   }
 
   verify(finalSeqs: readonly number[]): void {
-    const counts = this.tracker.totals(finalSeqs, (i) => this.conns[i]!.counted);
-    this.send({
-      type: 'verified',
-      workerId: this.config.workerId,
-      counts,
-      counted: this.conns.filter((c) => c.counted).length,
-      latency: this.latency.toSparse(),
-      connectLatency: this.connectLatency.toSparse(),
-      reconnectLatency: this.reconnectLatency.toSparse(),
-      duplicateSamples: this.duplicateSamples,
-      closeSamples: this.closeSamples,
-      lossSamples: this.tracker.lossSamples(finalSeqs, (i) => this.conns[i]!.counted, DUPLICATE_SAMPLES),
-    });
+    this.stats.sendVerified(finalSeqs, (i) => this.conns[i]!.counted);
   }
 
   async closeAll(): Promise<void> {
@@ -135,12 +106,9 @@ export class ClientWorker implements ConnectionHost {
   onText(conn: VirtualConnection, buf: Buffer, start: number, end: number): void {
     const kind = this.protocol.classify(buf, start, end, this.scanned);
     if (kind === TextKind.Event) {
-      this.deliveries += 1;
-      const latency = this.nowUs - this.scanned.sentAtUs;
-      this.latency.record(latency);
-      this.interval.record(latency);
-      const layer = this.tracker.record(conn.index, this.scanned.org, this.scanned.seq);
-      if (layer === DUPLICATE && this.duplicateSamples.length < DUPLICATE_SAMPLES) this.sampleDuplicate(conn, buf, start, end);
+      const { org, seq, sentAtUs } = this.scanned;
+      const layer = this.stats.delivered(conn.index, org, seq, this.nowUs - sentAtUs);
+      if (layer === DUPLICATE && this.stats.wantsDuplicateSample()) this.sampleDuplicate(conn, buf, start, end);
       else if (conn.lastIds !== undefined && layer >= 0) conn.lastIds[layer] = scanEventId(buf, start, end);
       return;
     }
@@ -154,7 +122,7 @@ export class ClientWorker implements ConnectionHost {
       return;
     }
     if (kind === TextKind.Refused) {
-      this.count(this.refusals, 'connect_error');
+      this.stats.refused('connect_error');
       conn.destroy();
     }
   }
@@ -164,11 +132,11 @@ export class ClientWorker implements ConnectionHost {
   }
 
   onRefused(_conn: VirtualConnection, status: number, error: string | undefined): void {
-    this.count(this.refusals, `${status}${error === undefined ? '' : ` ${error}`}`);
+    this.stats.refused(`${status}${error === undefined ? '' : ` ${error}`}`);
   }
 
   onSocketError(_conn: VirtualConnection, code: string): void {
-    this.count(this.socketErrors, code);
+    this.stats.socketError(code);
   }
 
   onClosed(conn: VirtualConnection, state: ConnState, code: number): void {
@@ -177,9 +145,7 @@ export class ClientWorker implements ConnectionHost {
       conn.timer = undefined;
     }
     if (state === ConnState.Open) {
-      this.open -= 1;
-      this.count(this.closes, String(code));
-      if (this.closeSamples.length < DUPLICATE_SAMPLES) this.closeSamples.push({ user: conn.user, code, openForMs: Math.round((monotonicMicros() - conn.startedAtUs) / 1000), stopping: this.stopping });
+      this.stats.dropped(conn.user, code, conn.startedAtUs, this.stopping);
       if (this.stopping) return;
       const delayMs = this.retry.afterDrop();
       if (delayMs === STAY_CLOSED) return;
@@ -192,16 +158,13 @@ export class ClientWorker implements ConnectionHost {
     this.pacer.release();
     if (this.stopping) return;
     if (state === ConnState.Upgrading || state === ConnState.Upgraded) {
-      if (code !== ABNORMAL_CLOSE) this.count(this.closes, String(code));
+      this.stats.attemptClosed(code);
       const delayMs = this.retry.afterFailedAttempt(conn.attempts, conn.everEstablished);
       if (delayMs >= 0) {
         this.pacer.reopenAfter(conn.index, delayMs);
         return;
       }
-      if (delayMs === GIVE_UP) {
-        this.connectFailures += 1;
-        this.settle();
-      }
+      if (delayMs === GIVE_UP) this.stats.connectFailed();
     }
     this.pacer.pump();
   }
@@ -216,16 +179,12 @@ export class ClientWorker implements ConnectionHost {
       conn.timer = undefined;
     }
     this.pacer.release();
-    this.open += 1;
     const now = monotonicMicros();
     if (conn.everEstablished) {
-      this.reconnects += 1;
-      if (conn.droppedAtUs > 0) this.reconnectLatency.record(now - conn.droppedAtUs);
+      this.stats.reconnected(conn.droppedAtUs > 0 ? now - conn.droppedAtUs : undefined);
     } else {
       conn.everEstablished = true;
-      this.established += 1;
-      this.connectLatency.record(now - conn.startedAtUs);
-      this.settle();
+      this.stats.connected(now - conn.startedAtUs);
     }
     this.pacer.pump();
   }
@@ -233,23 +192,15 @@ export class ClientWorker implements ConnectionHost {
   private sampleDuplicate(conn: VirtualConnection, buf: Buffer, start: number, end: number): void {
     const { org, seq } = this.scanned;
     const layer = this.layout.layerOf(org);
-    this.duplicateSamples.push({
+    this.stats.duplicate({
       user: conn.user,
       org,
       seq,
-      lastSeq: this.tracker.lastSeq(conn.index, layer),
+      lastSeq: this.stats.lastSeq(conn.index, layer),
       eventId: scanEventId(buf, start, end),
       afterReconnect: conn.droppedAtUs > 0,
       previousId: conn.lastIds?.[layer],
     });
-  }
-
-  private settle(): void {
-    this.settled += 1;
-    if (!this.connectDoneSent && this.settled >= this.conns.length) {
-      this.connectDoneSent = true;
-      this.send({ type: 'connect-done', workerId: this.config.workerId, established: this.established, failed: this.connectFailures, elapsedMs: Date.now() - this.connectStartedMs });
-    }
   }
 
   private start(conn: VirtualConnection): void {
@@ -261,7 +212,7 @@ export class ClientWorker implements ConnectionHost {
     conn.startedAtUs = monotonicMicros();
     conn.timer = setTimeout(() => {
       conn.timer = undefined;
-      this.count(this.refusals, 'timeout');
+      this.stats.refused('timeout');
       conn.destroy();
     }, this.config.connectTimeoutMs);
     const authorization = this.protocol.authorization(target);
@@ -297,28 +248,6 @@ export class ClientWorker implements ConnectionHost {
   }
 
   private sendStats(): void {
-    const cpu = process.cpuUsage();
-    this.send({
-      type: 'stats',
-      workerId: this.config.workerId,
-      atMs: Date.now(),
-      open: this.open,
-      established: this.established,
-      connectFailures: this.connectFailures,
-      refusals: { ...this.refusals },
-      closes: { ...this.closes },
-      socketErrors: { ...this.socketErrors },
-      deliveries: this.deliveries,
-      reconnects: this.reconnects,
-      cpuUserUs: cpu.user,
-      cpuSystemUs: cpu.system,
-      rssBytes: process.memoryUsage.rss(),
-      interval: this.interval.toSparse(),
-    });
-    this.interval.reset();
-  }
-
-  private count(into: Record<string, number>, key: string): void {
-    into[key] = (into[key] ?? 0) + 1;
+    this.stats.sendStats(process.cpuUsage(), process.memoryUsage.rss());
   }
 }
