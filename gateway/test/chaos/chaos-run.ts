@@ -216,27 +216,27 @@ function organizationIds(count: number): string[] {
 
 function describeViolations(report: Omit<ChaosReport, 'violations'>, startedAtMs: number, histories: ReadonlyMap<string, readonly HistoryEntry[]>): string[] {
   const out: string[] = [];
-  const keyOfId = new Map<string, string | undefined>();
-  for (const entries of histories.values()) for (const e of entries) keyOfId.set(e.id, e.key);
-  const at = (id: string): string => {
+  const keyOf = new Map<string, string | undefined>();
+  for (const [organization, entries] of histories) for (const e of entries) keyOf.set(`${organization}\u0000${e.id}`, e.key);
+  const at = (organization: string, id: string): string => {
     const offset = (Number(id.split('-')[0]) - startedAtMs) / 1000;
     const near = report.faults.filter((f) => offset >= f.startS - 2 && offset <= f.startS + f.durationMs / 1000 + 10).map((f) => `#${f.index} ${f.kind} ${f.target}`);
-    return `${id} (t=${offset.toFixed(1)}s, key ${keyOfId.get(id) ?? '?'}${near.length > 0 ? `, near ${near.join('; ')}` : ''})`;
+    return `${id} (t=${offset.toFixed(1)}s, key ${keyOf.get(`${organization}\u0000${id}`) ?? '?'}${near.length > 0 ? `, near ${near.join('; ')}` : ''})`;
   };
-  const list = (ids: readonly string[]): string => `${ids.slice(0, 8).map(at).join(', ')}${ids.length > 8 ? `, … ${ids.length - 8} more` : ''}`;
+  const list = (organization: string, ids: readonly string[]): string => `${ids.slice(0, 8).map((id) => at(organization, id)).join(', ')}${ids.length > 8 ? `, … ${ids.length - 8} more` : ''}`;
   for (const v of report.verdicts) {
     const where = `${v.client} [${v.kind}] ${shortOrg(v.organization)} (joined at ${v.joinedAt ?? 'never'})`;
     if (v.joinedAt === undefined) out.push(`${where}: never joined the organization`);
-    if (v.missing.length > 0) out.push(`${where}: ${v.missing.length} missing: ${list(v.missing)}`);
-    if (v.duplicated.length > 0) out.push(`${where}: ${v.duplicated.length} duplicated: ${list(v.duplicated)}`);
-    if (v.outOfOrder.length > 0) out.push(`${where}: ${v.outOfOrder.length} out of order: ${list(v.outOfOrder)}`);
+    if (v.missing.length > 0) out.push(`${where}: ${v.missing.length} missing: ${list(v.organization, v.missing)}`);
+    if (v.duplicated.length > 0) out.push(`${where}: ${v.duplicated.length} duplicated: ${list(v.organization, v.duplicated)}`);
+    if (v.outOfOrder.length > 0) out.push(`${where}: ${v.outOfOrder.length} out of order: ${list(v.organization, v.outOfOrder)}`);
     if (v.stray.length > 0) out.push(`${where}: ${v.stray.length} not in history or before the join: ${v.stray.slice(0, 8).join(', ')}`);
-    if (v.mismatched.length > 0) out.push(`${where}: ${v.mismatched.length} with another body than history's: ${list(v.mismatched)}`);
+    if (v.mismatched.length > 0) out.push(`${where}: ${v.mismatched.length} with another body than history's: ${list(v.organization, v.mismatched)}`);
   }
   const { history } = report;
   const publishes = (m: { messageId: string | undefined; confirmed: number; attempts: number }): string => `${m.messageId === undefined ? 'no message id' : `message id ${m.messageId}`}, ${m.attempts} publishes, ${m.confirmed} confirmed`;
-  for (const m of history.lost) out.push(`history: lost ${m.key} of ${shortOrg(m.organization)} (${publishes(m)}, ${m.inHistory} in history${m.ids.length > 0 ? `: ${list(m.ids)}` : ''})`);
-  for (const m of history.duplicated) out.push(`history: ${m.key} of ${shortOrg(m.organization)} stored ${m.inHistory} times, at most ${m.expected[1]} allowed (${publishes(m)}): ${list(m.ids)}`);
+  for (const m of history.lost) out.push(`history: lost ${m.key} of ${shortOrg(m.organization)} (${publishes(m)}, ${m.inHistory} in history${m.ids.length > 0 ? `: ${list(m.organization, m.ids)}` : ''})`);
+  for (const m of history.duplicated) out.push(`history: ${m.key} of ${shortOrg(m.organization)} stored ${m.inHistory} times, at most ${m.expected[1]} allowed (${publishes(m)}): ${list(m.organization, m.ids)}`);
   for (const m of history.oversizedStored) out.push(`history: oversized ${m.key} stored as ${m.ids.join(', ')}`);
   for (const u of history.unexpected.slice(0, 20)) out.push(`history: unexpected entry ${u}`);
   for (const c of history.chainBreaks.slice(0, 20)) out.push(`history: prev chain broken at ${c}`);
