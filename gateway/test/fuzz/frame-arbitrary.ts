@@ -29,7 +29,13 @@ export type ItemEffect =
   /** A close frame: the server closes. */
   | { readonly type: 'closing' }
   /** We drop the connection in the middle of a frame. */
-  | { readonly type: 'abort' };
+  | { readonly type: 'abort' }
+  /**
+   * An unmasked frame: the transport reads it as masked (docs/protocol.md, "Heartbeats"), so what
+   * follows is not predictable (an error frame, a close, or a frame still incomplete): anything but
+   * a 1011 or a crash; we drop the connection after it.
+   */
+  | { readonly type: 'garbled' };
 
 export interface FrameItem {
   /** Low-cardinality name of the generator (part of violation keys). */
@@ -173,7 +179,7 @@ function violation(): fc.Arbitrary<FrameItem> {
   const ping = Buffer.from(PING);
   const fail = (label: string, frames: WireFrame[], rule: string): FrameItem => ({ label, frames, effects: [{ type: 'fail', rule }] });
   return fc.oneof(
-    maskKey.map(() => fail('unmasked', [frame(Opcode.Text, ping, true, 0, false)], 'client frames must be masked')),
+    maskKey.map((): FrameItem => ({ label: 'unmasked', frames: [frame(Opcode.Text, ping, true, 0, false)], effects: [{ type: 'garbled' }] })),
     fc.tuple(fc.integer({ min: 1, max: 7 }), maskKey).map(([rsv, key]) => fail('rsv-bits', [frame(Opcode.Text, ping, true, rsv, true, key)], 'RSV bits without an extension')),
     fc.tuple(fc.constantFrom(3, 4, 5, 6, 7, 11, 12, 13, 14, 15), maskKey).map(([op, key]) => fail('reserved-opcode', [frame(op, ping, true, 0, true, key)], 'reserved opcode')),
     fc.tuple(fc.integer({ min: 126, max: 300 }), fc.constantFrom(Opcode.Ping, Opcode.Pong, Opcode.Close)).map(([n, op]) => fail('control-too-long', [frame(op, new Uint8Array(n), true, 0, true, 7, n < 65_536 ? '16' : '64')], 'control frame above 125 bytes')),
@@ -222,7 +228,7 @@ function abort(): fc.Arbitrary<FrameItem> {
   }));
 }
 
-const TERMINAL = new Set<ItemEffect['type']>(['too-big', 'cut', 'fail', 'closing', 'abort']);
+const TERMINAL = new Set<ItemEffect['type']>(['too-big', 'cut', 'fail', 'closing', 'abort', 'garbled']);
 
 export function endsConnection(item: FrameItem): boolean {
   return item.effects.some((e) => TERMINAL.has(e.type));

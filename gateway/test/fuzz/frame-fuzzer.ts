@@ -64,7 +64,8 @@ export async function runBatch(ws: RawWebSocket, batch: FrameBatch, state: Conne
   const effects = batch.items.flatMap((item) => item.effects);
   const wantAnswers = effects.filter((e) => e.type === 'answer').length;
   const wantPongs = effects.filter((e) => e.type === 'pong').length;
-  const aborts = effects.some((e) => e.type === 'abort');
+  // Our own drop, or a frame whose effect cannot be known: the connection is dropped after it.
+  const aborts = effects.some((e) => e.type === 'abort' || e.type === 'garbled');
   const terminal = batch.items.some(endsConnection) && !aborts;
   for (const chunk of splitBytes(batchBytes(batch), batch.splits)) ws.write(chunk);
   const timeoutMs = terminal ? timeouts.closeMs : timeouts.answerMs;
@@ -123,8 +124,8 @@ export async function runBatch(ws: RawWebSocket, batch: FrameBatch, state: Conne
     // Failing the connection (RFC 6455 7.1.7) may drop the answers to frames written just before,
     // in the same write: they were never owed once the server gave up on the connection.
     const lostToLaterFailure = batch.items.indexOf(item) < batch.items.findIndex(endsConnection) && ws.closeCode !== 4400 && ws.closeCode !== 4008;
-    if (effect.type === 'abort' || (ended && lostToLaterFailure)) {
-      // Our own drop, or answers lost to the failure that follows.
+    if (effect.type === 'abort' || effect.type === 'garbled' || (ended && lostToLaterFailure)) {
+      // Our own drop, an unmasked frame (read as masked by the transport), or answers lost to the failure that follows.
     } else if (!ended) {
       if (settled || !itemEnds) flag(`frames:no-answer|${item.label}|${effect.type}`, `no ${effect.type} within ${timeoutMs} ms and the connection is still open`);
       else flag(`frames:not-closed|${item.label}|${effect.type === 'fail' ? effect.rule : effect.type}`, `the connection is still open ${timeoutMs} ms after a frame that must close it`);

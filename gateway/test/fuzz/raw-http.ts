@@ -138,7 +138,10 @@ export class ResponseParser {
         continue;
       }
       const method = this.methods[this.responses.length] ?? 'GET';
-      const body = readBody(rest, method === 'HEAD' || status === 204 || status === 304 ? 0 : headers, atEnd);
+      // The transport's own answer to a request it could not parse carries its body up to the
+      // close whatever the method was (it never learnt the method).
+      const bodiless = (method === 'HEAD' && !transportAnswerHead(status, headers)) || status === 204 || status === 304;
+      const body = readBody(rest, bodiless ? 0 : headers, atEnd);
       if (body === undefined) return;
       if (typeof body === 'string') {
         this.malformed = body;
@@ -148,6 +151,18 @@ export class ResponseParser {
       this.buffer = rest.subarray(body.consumed);
     }
   }
+}
+
+/** Statuses uWebSockets.js answers by itself, with an HTML body and a close (docs/protocol.md, "Limits"). */
+const TRANSPORT_STATUSES = new Set([400, 431, 505]);
+
+function transportAnswerHead(status: number, headers: Readonly<Record<string, string>>): boolean {
+  return TRANSPORT_STATUSES.has(status) && /\bclose\b/i.test(headers['connection'] ?? '') && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined;
+}
+
+/** uWebSockets.js's own answer to a request its parser could not read: the gateway never saw it. */
+export function isTransportAnswer(response: RawResponse): boolean {
+  return transportAnswerHead(response.status, response.headers) && response.body.toString('latin1').includes('<i>uWebSockets/');
 }
 
 /** The body at the start of `rest`: complete, not yet complete (undefined), or malformed (a message). */
