@@ -13,13 +13,14 @@ const FRAME_BYTES = 100;
 
 /** History that can be made to fail or to hold its reads (a slow Redis). */
 function gated(history: HistoryStore) {
-  const state = { reads: 0, failNext: 0, held: undefined as Promise<void> | undefined };
+  /** `failReads`: the numbers of the reads that fail (1 is the first). */
+  const state = { reads: 0, failNext: 0, failReads: new Set<number>(), held: undefined as Promise<void> | undefined };
   const readable: Pick<HistoryStore, 'readAfter'> = {
     readAfter: async (org, after, limit) => {
       state.reads += 1;
       if (state.held !== undefined) await state.held;
-      if (state.failNext > 0) {
-        state.failNext -= 1;
+      if (state.failNext > 0 || state.failReads.has(state.reads)) {
+        state.failNext = Math.max(0, state.failNext - 1);
         throw new Error('injected: Redis is away');
       }
       return history.readAfter(org, after, limit);
@@ -33,7 +34,8 @@ function gated(history: HistoryStore) {
  * buffers FRAME_BYTES per frame until it drains, and a log of what the catch-up did, in order.
  */
 function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?: number; retries?: number } = {}) {
-  const history = createMemoryHistoryStore({ maxLength: options.maxLength ?? 1_000, maxAgeMs: 3_600_000, dedupeTtlSeconds: 60, now: () => 1_000 });
+  const clock = { ms: 1_000 };
+  const history = createMemoryHistoryStore({ maxLength: options.maxLength ?? 1_000, maxAgeMs: 3_600_000, dedupeTtlSeconds: 60, now: () => clock.ms });
   const catchUpHistory = gated(history);
   const feedHistory = gated(history);
   const subscribers = { count: 0 };
@@ -110,7 +112,7 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
   const drain = () => {
     socket.buffered = 0;
   };
-  return { history, feed, bound, subscribers, published, log, socket, faults, append, start, drain, reads: catchUpHistory.state, feedReads: feedHistory.state };
+  return { clock, history, feed, bound, subscribers, published, log, socket, faults, append, start, drain, reads: catchUpHistory.state, feedReads: feedHistory.state };
 }
 
 function idOf(text: string): string {
@@ -262,6 +264,21 @@ describe('OrganizationCatchUp', () => {
     expect(log).toEqual([...sends(frames.slice(0, 3)), 'finished stopped']);
   });
 
+  it('sends nothing past a removal\'s position that lies between two frames', async () => {
+    const { feed, append, start, log, clock } = setup();
+    const first = await append(2); // 1000-0, 1000-1
+    clock.ms = 2_000;
+    const later = await append(2); // 2000-0, 2000-1
+    const frames = [...first, ...later];
+    for (const frame of frames) feed.deliver(frame);
+    const { catchUp, outcome } = start('0-0', frames);
+    catchUp.stopAfter('1500-0');
+    // History confirms that nothing up to the position is left; the catch-up stops where it is.
+    expect(await outcome).toBe('stopped');
+    expect(log).toEqual([...sends(first), 'finished stopped']);
+    expect(catchUp.position).toBe(first[1]!.id);
+  });
+
   it('reads history up to a removal\'s position when it lies beyond the queue, and never goes live', async () => {
     const { feed, append, start, log } = setup({ bufferSize: 1 });
     const frames = await append(5);
@@ -317,6 +334,19 @@ describe('OrganizationCatchUp', () => {
     expect(await failing.outcome).toBe('failed');
     expect(second.reads.reads).toBe(3); // the first read and two retries
     expect(second.log).toEqual(['finished failed']);
+  });
+
+  it('counts read failures afresh after a read succeeded', async () => {
+    const { append, start, log, reads } = setup({ retries: 2 });
+    const frames = await append(2);
+    // No feed position: a page, then the empty page that proves the end. Two failures before
+    // the first, one before the second: each within the two retries allowed.
+    for (const n of [1, 2, 4]) reads.failReads.add(n);
+    const { catchUp, outcome } = start('0-0');
+    catchUp.pump();
+    expect(await outcome).toBe('live');
+    expect(reads.reads).toBe(5);
+    expect(log).toEqual([...sends(frames), `subscribe ${ORG}`, 'finished live']);
   });
 
   it('ends with failed when the organization is no longer bound on this pod', async () => {
