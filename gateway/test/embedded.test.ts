@@ -79,6 +79,9 @@ describe('embedded single-node gateway (no Redis, no RabbitMQ)', () => {
     expect((await post(gw, '{not json', publisher)).status).toBe(400);
     expect((await post(gw, { event_type: 'task.event.deleted', organization_id: 'acme' }, publisher)).body.error).toBe('invalid_event');
     expect((await post(gw, { event_type: 'task.event.created' }, publisher)).status).toBe(400);
+    // Parses, but nests deeper than serialising allows: refused, as the broker path dead-letters it (a fuzz finding: was a 500).
+    const deep = `{"event_type":"task.event.created","organization_id":"acme","data":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+    expect(await post(gw, deep, publisher)).toMatchObject({ status: 400, body: { error: 'invalid_event', message: 'data nests too deeply to be serialised' } });
   });
 
   it('serves liveness, readiness and metrics on the management port only', async () => {

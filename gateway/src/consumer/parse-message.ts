@@ -1,5 +1,6 @@
 import { MAX_ORGANIZATION_ID_LENGTH, isMembershipEventType, isTaskEventType } from '../protocol/frames.js';
 import type { DeadLetterReason } from '../metrics/metrics.js';
+import { serialisedData } from '../protocol/event-data.js';
 import type { InboundMembershipChange, InboundTaskEvent } from '../events/inbound-event.js';
 import { CANARY_ROUTING_PREFIX } from './routing-keys.js';
 
@@ -47,7 +48,7 @@ export function parseBrokerMessage(message: BrokerMessage): ParsedBrokerMessage 
   if (isTaskEventType(rawType)) {
     const organizationId = resolveOrganization(body.value, message.headers);
     if (typeof organizationId !== 'string') return organizationId;
-    const dataJson = serialised('data' in body.value ? body.value['data'] : null);
+    const dataJson = serialisedData('data' in body.value ? body.value['data'] : null);
     if (dataJson === undefined) return invalid('invalid_shape', 'data nests too deeply to be serialised');
     return {
       kind: 'task',
@@ -78,19 +79,6 @@ export function parseBrokerMessage(message: BrokerMessage): ParsedBrokerMessage 
     };
   }
   return invalid('unknown_event_type', `unknown event type ${JSON.stringify(rawType.slice(0, 100))}`);
-}
-
-/**
- * `data` as the JSON text sent to clients, serialised once here; undefined when it cannot be (it
- * parsed, but nests deeper than serialising allows): such an event is poison, not a retry.
- */
-function serialised(data: unknown): string | undefined {
-  try {
-    return JSON.stringify(data ?? null);
-  } catch (error) {
-    if (error instanceof RangeError) return undefined;
-    throw error;
-  }
 }
 
 function invalid(reason: DeadLetterReason, detail: string): Invalid {
