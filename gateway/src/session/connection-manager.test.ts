@@ -146,12 +146,14 @@ function setup(feedOptions: { bufferSize?: number } = {}) {
   };
   const interest = new Map<string, number>();
   const failingBinds = new Set<string>();
+  /** Binds of these organizations wait until the promise resolves (a slow broker bind). */
+  const heldBinds = new Map<string, Promise<void>>();
   const feedInterest: FeedInterest = {
-    acquire: (org) => {
+    acquire: async (org) => {
       interest.set(org, (interest.get(org) ?? 0) + 1);
-      if (failingBinds.has(org)) return Promise.reject(new Error('injected: the bind failed'));
+      await heldBinds.get(org);
+      if (failingBinds.has(org)) throw new Error('injected: the bind failed');
       feedOf(org);
-      return Promise.resolve();
     },
     release: (org) => {
       const held = interest.get(org) ?? 0;
@@ -207,7 +209,7 @@ function setup(feedOptions: { bufferSize?: number } = {}) {
     return { session, socket };
   };
 
-  return { clock, history, membership, metrics, hub, manager, feeds, feedOf, feedReads, interest, failingBinds, closedSessions, faults, append, principal, connect };
+  return { clock, history, membership, metrics, hub, manager, feeds, feedOf, feedReads, interest, failingBinds, heldBinds, closedSessions, faults, append, principal, connect };
 }
 
 async function counter(metrics: GatewayMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -428,6 +430,63 @@ describe('ConnectionManager', () => {
     expect(received[0]).toBe(a2!.id);
     expect(received.at(-1)).toBe(a3!.id);
     expect(socket.topics.has('o/acme')).toBe(true);
+  });
+
+  it('a grant right after a removal that stops a catch-up follows the revocation, from its own position', async () => {
+    const { manager, feedOf, append, principal, connect, interest } = setup();
+    const frames = await append('acme', 5);
+    for (const frame of frames) feedOf('acme').deliver(frame);
+    const { socket } = connect(principal('u1', ['acme']), { acme: { position: '0-0', replay: frames } }, {}, (s) => void (s.slow = true));
+    expect(socket.after()).toEqual([frames[0]!.id, frames[1]!.id]);
+
+    // Removed after frames[2], added again after frames[3]: frames[3] is not the member's.
+    expect(manager.applyMembership(removed('acme'), frames[2]!.id)).toBe(1);
+    expect(manager.applyMembership(added('acme'), frames[3]!.id)).toBe(1);
+    expect(manager.applyMembership(added('acme'), frames[3]!.id)).toBe(0); // already waiting to be granted
+    socket.slow = false;
+    socket.drain();
+    await settle();
+    expect(socket.after()).toEqual([frames[0]!.id, frames[1]!.id, frames[2]!.id, 'organization.access.revoked acme', 'organization.access.granted acme', frames[4]!.id]);
+    expect(socket.topics.has('o/acme')).toBe(true);
+    expect(interest.get('acme')).toBe(1);
+  });
+
+  it('grant, removal and grant again in one batch take effect in order', async () => {
+    const { manager, feedOf, append, principal, connect, interest } = setup();
+    feedOf('globex').startAt('0-0');
+    const { socket } = connect(principal('u1', ['globex']), { globex: live('0-0') });
+    const acme = await append('acme', 4);
+
+    expect(manager.applyMembership(added('acme'), acme[0]!.id)).toBe(1);
+    expect(manager.applyMembership(removed('acme'), acme[1]!.id)).toBe(1);
+    expect(manager.applyMembership(added('acme'), acme[2]!.id)).toBe(1);
+    await settle();
+    expect(socket.after()).toEqual([
+      'organization.access.granted acme', acme[1]!.id, 'organization.access.revoked acme',
+      'organization.access.granted acme', acme[3]!.id,
+    ]);
+    expect(socket.topics.has('o/acme')).toBe(true);
+    expect(interest.get('acme')).toBe(1);
+  });
+
+  it('a reconcile that revokes a grant still binding ends it: the late bind starts no catch-up', async () => {
+    const { manager, feedOf, append, membership, principal, connect, interest, heldBinds } = setup();
+    feedOf('globex').startAt('0-0');
+    const { socket } = connect(principal('u1', ['globex']), { globex: live('0-0') });
+    const [a1] = await append('acme', 1);
+    await membership.recordAdded('acme', 'u1', NOW_MS - 2_000);
+    await membership.recordRemoved('acme', 'u1', NOW_MS - 1_000);
+    let bind!: () => void;
+    heldBinds.set('acme', new Promise<void>((resolve) => (bind = resolve)));
+
+    expect(manager.applyMembership(added('acme'), '0-0')).toBe(1);
+    expect(await manager.reconcile()).toBe(1); // the store no longer grants acme
+    bind();
+    await settle();
+    feedOf('acme').deliver(a1!);
+    expect(socket.after()).toEqual(['organization.access.revoked acme']);
+    expect(socket.topics.has('o/acme')).toBe(false);
+    expect(interest.get('acme')).toBe(0);
   });
 
   it('applies at open the changes made since admission read the memberships, for this user only', async () => {

@@ -10,6 +10,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
 import { formatResume } from '../protocol/resume.js';
 import { ConnectionRegistry } from '../registry/connection-registry.js';
+import type { MembershipTransition } from './membership-transition.js';
 import { OrganizationCatchUp, type CatchUpDeps, type CatchUpOutcome } from './organization-catch-up.js';
 import { Session, type SessionLimits, type SessionObserver } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
@@ -145,7 +146,7 @@ export class ConnectionManager {
       session.send(JSON.stringify(established));
       for (const organization of organizations) {
         const start = plan.starts.get(organization);
-        if (start !== undefined) this.catchUp(session, organization, start.position, start.replay);
+        if (start !== undefined) this.catchUp(session, organization, start.position, start.replay).pump();
       }
       for (const recent of this.recentChanges) {
         if (recent.sequence > plan.changesSeen && recent.change.userId === principal.userId) this.applyTo(session, recent.change, recent.position);
@@ -164,6 +165,7 @@ export class ConnectionManager {
     session.status = 'closed';
     for (const catchUp of session.catchUps?.values() ?? []) catchUp.cancel();
     session.catchUps = undefined;
+    session.transitions = undefined;
     const organizations = this.registry.organizationsOf(session);
     this.registry.remove(session);
     this.metrics.connections.set(this.registry.size);
@@ -264,11 +266,24 @@ export class ConnectionManager {
     return sessions;
   }
 
-  /** One session's part of a membership change; true when it changed something. */
+  /**
+   * One session's part of a membership change; true when it changed something (or will, after the
+   * change before it in the same organization has taken effect).
+   */
   private applyTo(session: Session, change: InboundMembershipChange, position: string): boolean {
     const organization = change.organizationId;
+    const pending = session.transitions?.get(organization);
+    if (pending !== undefined) {
+      // A member once what waits has taken effect? Then a grant changes nothing, as a removal would not otherwise.
+      const last = pending.queue.at(-1);
+      const member = last === undefined ? pending.kind === 'binding' : last.change.eventType === 'organization.member.added';
+      if (member === (change.eventType === 'organization.member.added')) return false;
+      pending.queue.push({ change, position });
+      return true;
+    }
     if (change.eventType === 'organization.member.removed') {
       if (!this.registry.receives(session, organization)) return false;
+      const transition = this.begin(session, organization, 'leaving');
       const catchUp = session.catchUps?.get(organization);
       if (catchUp !== undefined) {
         catchUp.stopAfter(position);
@@ -276,36 +291,77 @@ export class ConnectionManager {
       }
       const feed = this.catchUpDeps.feed(organization);
       if (feed === undefined) this.revoke(session, organization);
-      else feed.whenDelivered(position, () => this.revoke(session, organization));
+      else {
+        feed.whenDelivered(position, () => {
+          if (session.transitions?.get(organization) === transition) this.revoke(session, organization);
+        });
+      }
       return true;
     }
     if (!this.registry.grant(session, organization)) return false;
+    const transition = this.begin(session, organization, 'binding');
     // The interest taken here belongs to the session from now on: a close or a later removal releases it.
     this.feeds.acquire(organization).then(
       () => {
-        if (session.status !== 'open' || !this.registry.receives(session, organization)) return;
+        // Revoked meanwhile (a reconcile), or closed: this grant is over.
+        if (session.status !== 'open' || session.transitions?.get(organization) !== transition) return;
         const granted: OrganizationChangedFrame = { event_type: 'organization.access.granted', data: { organization_id: organization, position } };
-        if (session.send(JSON.stringify(granted))) this.catchUp(session, organization, position, []);
+        if (!session.send(JSON.stringify(granted))) return;
+        // Changes that came while binding apply to the catch-up before it sends anything (a removal
+        // stops it at its position).
+        const catchUp = this.catchUp(session, organization, position, []);
+        this.settle(session, organization);
+        catchUp.pump();
       },
       (error: unknown) => {
-        if (session.status === 'open' && this.registry.revoke(session, organization)) this.feeds.release(organization);
         this.logger.warn({ err: error, organization }, 'could not bind a granted organization; the user gets it on reconnect');
+        if (session.status !== 'open' || session.transitions?.get(organization) !== transition) return;
+        if (this.registry.revoke(session, organization)) this.feeds.release(organization);
+        this.settle(session, organization);
       },
     );
     return true;
+  }
+
+  private begin(session: Session, organization: string, kind: MembershipTransition['kind']): MembershipTransition {
+    const transition: MembershipTransition = { kind, queue: [] };
+    (session.transitions ??= new Map()).set(organization, transition);
+    return transition;
+  }
+
+  /** The organization's transition has taken effect: applies the changes that waited for it, in order. */
+  private settle(session: Session, organization: string): void {
+    const done = session.transitions?.get(organization);
+    if (done === undefined) return;
+    session.transitions!.delete(organization);
+    if (session.transitions!.size === 0) session.transitions = undefined;
+    for (let i = 0; i < done.queue.length; i += 1) {
+      if (session.status !== 'open') return;
+      const { change, position } = done.queue[i]!;
+      this.applyTo(session, change, position);
+      const next = session.transitions?.get(organization);
+      if (next !== undefined) {
+        // That change takes effect later: the rest waits for it.
+        next.queue.push(...done.queue.slice(i + 1));
+        return;
+      }
+    }
   }
 
   private revoke(session: Session, organization: string): void {
     if (session.status !== 'open' || !this.registry.revoke(session, organization)) return;
     session.catchUps?.get(organization)?.cancel();
     session.catchUps?.delete(organization);
+    if (session.catchUps?.size === 0) session.catchUps = undefined;
     session.socket.unsubscribe(organizationTopic(organization));
     this.feeds.release(organization);
     const revoked: OrganizationChangedFrame = { event_type: 'organization.access.revoked', data: { organization_id: organization } };
     session.send(JSON.stringify(revoked));
+    this.settle(session, organization);
   }
 
-  private catchUp(session: Session, organization: string, position: string, replay: readonly RoutedFrame[]): void {
+  /** A catch-up for the session, registered but not started: the caller pumps it. */
+  private catchUp(session: Session, organization: string, position: string, replay: readonly RoutedFrame[]): OrganizationCatchUp {
     const finished = (outcome: CatchUpOutcome): void => {
       if (session.catchUps?.get(organization) === catchUp) session.catchUps.delete(organization);
       if (session.catchUps?.size === 0) session.catchUps = undefined;
@@ -325,6 +381,6 @@ export class ConnectionManager {
       },
     }, this.catchUpDeps, finished);
     (session.catchUps ??= new Map()).set(organization, catchUp);
-    catchUp.pump();
+    return catchUp;
   }
 }

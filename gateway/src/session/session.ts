@@ -2,6 +2,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { PONG_TEXT, type ErrorCode, type ErrorFrame } from '../protocol/frames.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { CloseReason } from '../metrics/metrics.js';
+import type { MembershipTransition } from './membership-transition.js';
 import type { OrganizationCatchUp } from './organization-catch-up.js';
 import type { SocketPort } from './socket-port.js';
 
@@ -59,6 +60,9 @@ export class Session {
    * once it is live in all of them, so a live connection holds nothing for it.
    */
   catchUps: Map<string, OrganizationCatchUp> | undefined;
+
+  /** Membership changes still taking effect, per organization; undefined when there are none. */
+  transitions: Map<string, MembershipTransition> | undefined;
 
   /**
    * Sends a text frame. A frame the socket refuses (its buffer is over the limit) closes the
