@@ -13,6 +13,15 @@ export function historyDedupeKey(keyPrefix: string, organizationId: string, dedu
   return `${keyPrefix}dedupe:{${tag(organizationId)}}:${dedupeKey}`;
 }
 
+/**
+ * Holds `<id> <prev>` of an identical copy appended under `dedupeKey` after the first (a first
+ * delivery of a byte-identical message), found by its append token when that append is retried.
+ * Same TTL as the dedupe key. Tokens are `[A-Za-z0-9._:-]` (never `#`), so the key is unambiguous.
+ */
+export function historyCopyKey(keyPrefix: string, organizationId: string, dedupeKey: string, token: string): string {
+  return `${keyPrefix}dedupe-copy:{${tag(organizationId)}}:${token}#${dedupeKey}`;
+}
+
 /** The organization's last appended id and that append's token (`<id> <token>`), with the stream's TTL. */
 export function historyLastKey(keyPrefix: string, organizationId: string): string {
   return `${keyPrefix}history-last:{${tag(organizationId)}}`;

@@ -90,16 +90,32 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect(await store.append('acme', 'b', record(2))).toEqual({ id: b.id, prev: a.id, duplicate: true });
     });
 
-    it('with dedupe "record", appends a known key again (a first delivery), once per token, and remembers the newest', async () => {
+    it('with dedupe "record", appends a known key again (a first delivery), once per token, and a check finds the first', async () => {
       const first = await store.append('acme', 'same-body', record(1), { token: 'a1' });
       const again = await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' });
       expect(again.duplicate).toBe(false);
       expect(again.prev).toBe(first.id);
       // A retry of the append that landed (same token) is its duplicate, not a third entry.
       expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' })).toEqual({ id: again.id, prev: first.id, duplicate: true });
-      expect(await store.append('acme', 'same-body', record(1))).toEqual({ id: again.id, prev: first.id, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1))).toEqual({ id: first.id, prev: first.prev, duplicate: true });
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1]);
     });
+
+    it('with dedupe "record", each of several identical copies is recognised by its own token when retried, whichever is retried', async () => {
+      // Three byte-identical first deliveries whose results were all lost (a Redis stall past the
+      // command timeout, the scripts ran anyway): each is retried in place with its own token.
+      const copies = [];
+      for (const token of ['run.1', 'run.2', 'run.3']) copies.push(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token }));
+      for (const [i, token] of ['run.1', 'run.2', 'run.3'].entries()) {
+        expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toEqual({ ...copies[i], duplicate: true });
+      }
+      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1, 1]);
+      // A fourth copy is a new entry; a redelivery (check) is the first copy.
+      expect((await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'run.4' })).duplicate).toBe(false);
+      expect(await store.append('acme', 'same-body', record(1))).toEqual({ ...copies[0], duplicate: true });
+      expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1, 1, 1]);
+    });
+
 
     it('appends once per dedupe key and returns the first id again', async () => {
       const first = await store.append('acme', 'msg-1', record(1));

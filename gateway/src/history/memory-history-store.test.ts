@@ -46,6 +46,19 @@ describe('createMemoryHistoryStore', () => {
     expect((await store.append('acme', 'k', record)).duplicate).toBe(false);
   });
 
+  it('keeps a dedupe key for the TTL after its last identical copy, and its copies with it', async () => {
+    let now = 1_000_000;
+    const store = createMemoryHistoryStore({ ...limits, now: () => now });
+    const first = await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.1' });
+    now += 20_000;
+    const copy = await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' });
+    now += 20_000; // 40 s after the first (TTL 30 s), 20 s after the copy
+    expect(await store.append('acme', 'k', record)).toEqual({ ...first, duplicate: true });
+    expect(await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' })).toEqual({ ...copy, duplicate: true });
+    now += 10_000;
+    expect((await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' })).duplicate).toBe(false);
+  });
+
   it('forgets an organization 2 * maxAgeMs after its last append', async () => {
     let now = 1_000_000;
     const store = createMemoryHistoryStore({ ...limits, now: () => now });

@@ -26,7 +26,10 @@ interface Remembered {
   readonly prev: string;
   /** The token of the append that recorded it ('' for none). */
   readonly token: string;
-  readonly expiresAtMs: number;
+  /** Its last copy's append time plus the TTL. */
+  expiresAtMs: number;
+  /** Identical copies appended after it (record mode), by token: a retry of one is recognised. */
+  copies?: Map<string, { readonly id: string; readonly prev: string }>;
 }
 
 /**
@@ -93,9 +96,12 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       const rememberedKey = rememberedKeyOf(organizationId, dedupeKey);
       const remembered = dedupe.get(rememberedKey);
       const token = appendOptions.token ?? '';
-      if (remembered !== undefined && remembered.expiresAtMs > t && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && remembered.token === token))) {
-        return { id: remembered.id, prev: remembered.prev, duplicate: true };
+      const known = remembered !== undefined && remembered.expiresAtMs > t ? remembered : undefined;
+      if (known !== undefined && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && known.token === token))) {
+        return { id: known.id, prev: known.prev, duplicate: true };
       }
+      const copy = token === '' ? undefined : known?.copies?.get(token);
+      if (copy !== undefined) return { id: copy.id, prev: copy.prev, duplicate: true };
       const existing = organizations.get(organizationId);
       if (appendOptions.afterToken !== undefined && existing?.lastToken !== appendOptions.afterToken) throw new HistoryOrderError(organizationId, appendOptions.afterToken);
 
@@ -116,8 +122,13 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       history.lastToken = token;
       organizations.delete(organizationId); // re-inserted last: the Map stays in append order
       organizations.set(organizationId, history);
+      // The key keeps its first entry; a later identical copy is remembered by its token, and the
+      // key lives on for the TTL after it. Re-inserted last: the map stays in expiry order.
+      const kept: Remembered = known ?? { id, prev, token, expiresAtMs: 0 };
+      if (known !== undefined && token !== '') (kept.copies ??= new Map()).set(token, { id, prev });
+      kept.expiresAtMs = t + dedupeTtlMs;
       dedupe.delete(rememberedKey);
-      dedupe.set(rememberedKey, { id, prev, token, expiresAtMs: t + dedupeTtlMs });
+      dedupe.set(rememberedKey, kept);
       return { id, prev, duplicate: false };
     },
 

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createTestRedis, TEST_REDIS_URL } from '../../test/helpers/redis.js';
 import { compareEventIds } from './event-id.js';
-import { historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
+import { historyCopyKey, historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
 import { runHistoryStoreCases } from './history-store.case.js';
 import { createRedisHistoryStore } from './redis-history-store.js';
 
@@ -45,6 +45,28 @@ describe('createRedisHistoryStore', () => {
       expect(await redis.get(dedupe)).toBe(`${id} 0-0 tok-1`);
       expect(await redis.ttl(dedupe)).toBeGreaterThan(25);
       expect(await redis.ttl(dedupe)).toBeLessThanOrEqual(30);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('keeps the first entry under a dedupe key and a later identical copy under its token, with the TTL refreshed', async () => {
+    const { redis, prefix, cleanup } = await createTestRedis();
+    try {
+      const store = createRedisHistoryStore({ redis, keyPrefix: prefix, ...limits });
+      const first = await store.append('acme', 'same', record, { dedupe: 'record', token: 'run.1' });
+      const dedupe = historyDedupeKey(prefix, 'acme', 'same');
+      await redis.expire(dedupe, 5); // as if most of the TTL had passed
+      const copy = await store.append('acme', 'same', record, { dedupe: 'record', token: 'run.2' });
+      expect(await redis.get(dedupe)).toBe(`${first.id} 0-0 run.1`);
+      expect(await redis.ttl(dedupe)).toBeGreaterThan(25);
+      const copyKey = historyCopyKey(prefix, 'acme', 'same', 'run.2');
+      expect(copyKey).toBe(`${prefix}dedupe-copy:{acme}:run.2#same`);
+      expect(await redis.get(copyKey)).toBe(`${copy.id} ${first.id}`);
+      expect(await redis.ttl(copyKey)).toBeGreaterThan(25);
+      // A unique body leaves no copy key.
+      await store.append('acme', 'other', record, { dedupe: 'record', token: 'run.3' });
+      expect(await redis.exists(historyCopyKey(prefix, 'acme', 'other', 'run.3'))).toBe(0);
     } finally {
       await cleanup();
     }

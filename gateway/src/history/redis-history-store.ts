@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import { MAX_EVENT_ID, MIN_EVENT_ID } from './event-id.js';
 import { reachesBack } from './history-completeness.js';
-import { historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
+import { historyCopyKey, historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
 import { ageCutoffMs, assertAppendOptions, assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, droppedBeforeCutoffId, type HistoryLimits } from './history-options.js';
 import type { HistoryEntry, HistoryStore } from './history-store.js';
 import { HistoryOrderError } from './history-order-error.js';
@@ -61,13 +61,15 @@ end
 `;
 
 /**
- * KEYS = stream, dedupe key, last (the organization's last id and append token). ARGV = event
- * type, data JSON, timestamp ms, max length, dedupe TTL s, stream TTL ms, dedupe mode
- * (check|record), token, after token ('' for none), age cut id, age marker ('' for none).
- * Returns {'<id> <prev>', 1} for a known dedupe key (check mode, or record mode with the same
- * token), {'', 2} when the last append did
- * not carry the after token, else appends (field p = prev), trims exactly to the max length
- * (recording the last dropped id) and by age, refreshes the TTLs and returns {'<id> <prev>', 0}.
+ * KEYS = stream, dedupe key, last (the organization's last id and append token), copy key (of this
+ * token). ARGV = event type, data JSON, timestamp ms, max length, dedupe TTL s, stream TTL ms,
+ * dedupe mode (check|record), token, after token ('' for none), age cut id, age marker ('' for none).
+ * Returns {'<id> <prev>', 1} for a known dedupe key (check mode: the first copy; record mode: the
+ * copy this token appended, if any), {'', 2} when the last append did not carry the after token,
+ * else appends (field p = prev), trims exactly to the max length (recording the last dropped id)
+ * and by age, refreshes the TTLs and returns {'<id> <prev>', 0}. The dedupe key keeps the first
+ * copy; a later identical copy is recorded under its token (copy key), and refreshes the dedupe
+ * key's TTL.
  */
 const APPEND = new LuaScript(`${STREAM_INFO}${SPLIT}${TRIM_AGE}
 local known = redis.call('GET', KEYS[2])
@@ -76,6 +78,10 @@ if known then
   local known_prev, known_token = split(rest)
   if known_prev == '' then known_prev = '0-0' end
   if ARGV[7] == 'check' or (ARGV[8] ~= '' and known_token == ARGV[8]) then return {known_id .. ' ' .. known_prev, 1} end
+  if ARGV[8] ~= '' then
+    local copy = redis.call('GET', KEYS[4])
+    if copy then return {copy, 1} end
+  end
 end
 local prev, last_token = '0-0', ''
 local last = redis.call('GET', KEYS[3])
@@ -97,7 +103,12 @@ end
 trim_age(KEYS[1], ARGV[10], ARGV[11], id)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[3], id .. ' ' .. ARGV[8], 'PX', ARGV[6])
-redis.call('SET', KEYS[2], id .. ' ' .. prev .. ' ' .. ARGV[8], 'EX', ARGV[5])
+if not known then
+  redis.call('SET', KEYS[2], id .. ' ' .. prev .. ' ' .. ARGV[8], 'EX', ARGV[5])
+else
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+  if ARGV[8] ~= '' then redis.call('SET', KEYS[4], id .. ' ' .. prev, 'EX', ARGV[5]) end
+end
 return {id .. ' ' .. prev, 0}
 `);
 
@@ -138,7 +149,10 @@ return stream_info(KEYS[1])['last-generated-id']
  *   unsafe side. Expires `2 * maxAgeMs` after the last append (refreshed by each append).
  * - `<prefix>history-last:{<org>}`: `<last id> <append token>`, same TTL (prev and the condition
  *   of the next append without reading the stream).
- * - `<prefix>dedupe:{<org>}:<dedupeKey>`: `<id> <prev> <token>` of the entry, for `dedupeTtlSeconds`.
+ * - `<prefix>dedupe:{<org>}:<dedupeKey>`: `<id> <prev> <token>` of the first entry appended under
+ *   it, for `dedupeTtlSeconds` after the last one.
+ * - `<prefix>dedupe-copy:{<org>}:<token>#<dedupeKey>`: `<id> <prev>` of a later identical copy
+ *   (record mode), so that a retry of its append is recognised; same TTL.
  * Every call is one script (one round trip, atomic, keys of one hash slot). `close()` does not quit
  * the client: it belongs to the caller.
  */
@@ -160,7 +174,10 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
       assertDedupeKey(dedupeKey);
       assertAppendOptions(appendOptions);
       assertRecord(record);
-      const keys = [historyStreamKey(keyPrefix, organizationId), historyDedupeKey(keyPrefix, organizationId, dedupeKey), historyLastKey(keyPrefix, organizationId)];
+      const keys = [
+        historyStreamKey(keyPrefix, organizationId), historyDedupeKey(keyPrefix, organizationId, dedupeKey), historyLastKey(keyPrefix, organizationId),
+        historyCopyKey(keyPrefix, organizationId, dedupeKey, appendOptions.token ?? ''),
+      ];
       const args = [
         record.eventType, record.dataJson, Math.trunc(record.timestampMs), maxLength, dedupeTtlSeconds, streamTtlMs,
         appendOptions.dedupe ?? 'check', appendOptions.token ?? '', appendOptions.afterToken ?? '', ...ageArguments(),
