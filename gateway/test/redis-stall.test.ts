@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { historyStreamKey } from '../src/history/history-keys.js';
 import { startGateway, token, type RunningGateway } from './helpers/gateway.js';
 import { PrivateRedis } from './helpers/private-redis.js';
 import { TestPublisher } from './helpers/publisher.js';
@@ -54,4 +55,30 @@ describe('Redis stalls longer than the command timeout mid-stream', () => {
     expect(client.closeCode).toBeUndefined();
     await client.close();
   }, 60_000);
+
+  it('stores byte-identical bodies without a message id once each, though every append of them timed out and was retried', async () => {
+    const client = await TestClient.established(pod.wsUrl, await token('twin-user', ['twins']));
+    // Three first deliveries of one body (done → done → done, no message id, same timestamp):
+    // three events. Their appends wait out the pause, time out, run, and are retried.
+    const body = JSON.stringify({ organization_id: 'twins', data: { id: 't-1', status: 'done' } });
+    const retriedBefore = await duplicates();
+    await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
+    for (let i = 0; i < 3; i += 1) await publisher.raw('task.event.updated', body, { 'x-published-at-ms': 1_796_000_000_000 });
+    await client.waitForCount(undefined, 3, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // nothing more may come
+    const events = client.events();
+    expect(events).toHaveLength(3);
+    expect(new Set(events.map((e) => e.id)).size).toBe(3);
+    // History is the source of truth: exactly three entries, the ones the client got.
+    const entries = await admin.xrange(historyStreamKey('orgcast:', 'twins'), '-', '+');
+    expect(entries.map(([id]) => id)).toEqual(events.map((e) => e.id));
+    expect(await duplicates(), 'the stall made the appends time out and be retried').toBeGreaterThan(retriedBefore);
+    await client.close();
+  }, 60_000);
+
+  /** Appends answered as already done (a retry whose first attempt had landed). */
+  async function duplicates(): Promise<number> {
+    const text = await (await fetch(`${pod.managementUrl}/metrics`)).text();
+    return Number(/orgcast_events_sequenced_total\{result="duplicate",pod="[^"]+"\} (\d+)/.exec(text)?.[1] ?? 0);
+  }
 });
