@@ -90,14 +90,15 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect(await store.append('acme', 'b', record(2))).toEqual({ id: b.id, prev: a.id, duplicate: true });
     });
 
-    it('with dedupe "record", appends a known key again (a first delivery), once per token, and a check finds the first', async () => {
+    it('with dedupe "record", appends a known key again (a first delivery), once per token, and remembers the newest', async () => {
       const first = await store.append('acme', 'same-body', record(1), { token: 'a1' });
       const again = await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' });
       expect(again.duplicate).toBe(false);
       expect(again.prev).toBe(first.id);
       // A retry of the append that landed (same token) is its duplicate, not a third entry.
       expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' })).toEqual({ id: again.id, prev: first.id, duplicate: true });
-      expect(await store.append('acme', 'same-body', record(1))).toEqual({ id: first.id, prev: first.prev, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'a1' })).toEqual({ ...first, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1))).toEqual({ id: again.id, prev: first.id, duplicate: true });
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1]);
     });
 
@@ -110,9 +111,13 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
         expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toEqual({ ...copies[i], duplicate: true });
       }
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1, 1]);
-      // A fourth copy is a new entry; a redelivery (check) is the first copy.
-      expect((await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'run.4' })).duplicate).toBe(false);
-      expect(await store.append('acme', 'same-body', record(1))).toEqual({ ...copies[0], duplicate: true });
+      // A fourth copy is a new entry; a redelivery (check) is the newest copy.
+      const fourth = await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'run.4' });
+      expect(fourth.duplicate).toBe(false);
+      expect(await store.append('acme', 'same-body', record(1))).toEqual({ ...fourth, duplicate: true });
+      for (const [i, token] of ['run.1', 'run.2', 'run.3'].entries()) {
+        expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toEqual({ ...copies[i], duplicate: true });
+      }
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1, 1, 1]);
     });
 

@@ -53,8 +53,8 @@ describe('createMemoryHistoryStore', () => {
     now += 20_000;
     const copy = await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' });
     now += 20_000; // 40 s after the first (TTL 30 s), 20 s after the copy
-    expect(await store.append('acme', 'k', record)).toEqual({ ...first, duplicate: true });
-    expect(await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' })).toEqual({ ...copy, duplicate: true });
+    expect(await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.1' })).toEqual({ ...first, duplicate: true });
+    expect(await store.append('acme', 'k', record)).toEqual({ ...copy, duplicate: true });
     now += 10_000;
     expect((await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' })).duplicate).toBe(false);
   });

@@ -21,15 +21,20 @@ interface OrganizationHistory {
   lastToken: string;
 }
 
-interface Remembered {
+interface Appended {
   readonly id: string;
   readonly prev: string;
-  /** The token of the append that recorded it ('' for none). */
+  /** The token of the append ('' for none). */
   readonly token: string;
-  /** Its last copy's append time plus the TTL. */
+}
+
+/** What a dedupe key remembers: its newest entry, and every copy by token (a retry of one is recognised). */
+interface Remembered {
+  newest: Appended;
+  /** The newest copy's append time plus the TTL. */
   expiresAtMs: number;
-  /** Identical copies appended after it (record mode), by token: a retry of one is recognised. */
-  copies?: Map<string, { readonly id: string; readonly prev: string }>;
+  /** Every entry appended under the key, by token, once there is more than one. */
+  copies?: Map<string, Appended>;
 }
 
 /**
@@ -97,8 +102,8 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       const remembered = dedupe.get(rememberedKey);
       const token = appendOptions.token ?? '';
       const known = remembered !== undefined && remembered.expiresAtMs > t ? remembered : undefined;
-      if (known !== undefined && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && known.token === token))) {
-        return { id: known.id, prev: known.prev, duplicate: true };
+      if (known !== undefined && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && known.newest.token === token))) {
+        return { id: known.newest.id, prev: known.newest.prev, duplicate: true };
       }
       const copy = token === '' ? undefined : known?.copies?.get(token);
       if (copy !== undefined) return { id: copy.id, prev: copy.prev, duplicate: true };
@@ -122,10 +127,16 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       history.lastToken = token;
       organizations.delete(organizationId); // re-inserted last: the Map stays in append order
       organizations.set(organizationId, history);
-      // The key keeps its first entry; a later identical copy is remembered by its token, and the
-      // key lives on for the TTL after it. Re-inserted last: the map stays in expiry order.
-      const kept: Remembered = known ?? { id, prev, token, expiresAtMs: 0 };
-      if (known !== undefined && token !== '') (kept.copies ??= new Map()).set(token, { id, prev });
+      // A byte-identical copy becomes the newest; every copy stays findable by its token. Re-inserted
+      // last: the map stays in expiry order.
+      const appended: Appended = { id, prev, token };
+      const kept: Remembered = known ?? { newest: appended, expiresAtMs: 0 };
+      if (known !== undefined) {
+        const copies = (kept.copies ??= new Map());
+        if (known.newest.token !== '' && !copies.has(known.newest.token)) copies.set(known.newest.token, known.newest);
+        if (token !== '') copies.set(token, appended);
+        kept.newest = appended;
+      }
       kept.expiresAtMs = t + dedupeTtlMs;
       dedupe.delete(rememberedKey);
       dedupe.set(rememberedKey, kept);

@@ -50,7 +50,7 @@ describe('createRedisHistoryStore', () => {
     }
   });
 
-  it('keeps the first entry under a dedupe key and a later identical copy under its token, with the TTL refreshed', async () => {
+  it('keeps the newest and the first entry under a dedupe key and a later identical copy under its token, with the TTL refreshed', async () => {
     const { redis, prefix, cleanup } = await createTestRedis();
     try {
       const store = createRedisHistoryStore({ redis, keyPrefix: prefix, ...limits });
@@ -58,7 +58,7 @@ describe('createRedisHistoryStore', () => {
       const dedupe = historyDedupeKey(prefix, 'acme', 'same');
       await redis.expire(dedupe, 5); // as if most of the TTL had passed
       const copy = await store.append('acme', 'same', record, { dedupe: 'record', token: 'run.2' });
-      expect(await redis.get(dedupe)).toBe(`${first.id} 0-0 run.1`);
+      expect(await redis.get(dedupe)).toBe(`${copy.id} ${first.id} run.2|${first.id} 0-0 run.1`);
       expect(await redis.ttl(dedupe)).toBeGreaterThan(25);
       const copyKey = historyCopyKey(prefix, 'acme', 'same', 'run.2');
       expect(copyKey).toBe(`${prefix}dedupe-copy:{acme}:run.2#same`);

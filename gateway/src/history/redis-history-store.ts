@@ -64,24 +64,42 @@ end
  * KEYS = stream, dedupe key, last (the organization's last id and append token), copy key (of this
  * token). ARGV = event type, data JSON, timestamp ms, max length, dedupe TTL s, stream TTL ms,
  * dedupe mode (check|record), token, after token ('' for none), age cut id, age marker ('' for none).
- * Returns {'<id> <prev>', 1} for a known dedupe key (check mode: the first copy; record mode: the
+ * Returns {'<id> <prev>', 1} for a known dedupe key (check mode: its newest copy; record mode: the
  * copy this token appended, if any), {'', 2} when the last append did not carry the after token,
  * else appends (field p = prev), trims exactly to the max length (recording the last dropped id)
- * and by age, refreshes the TTLs and returns {'<id> <prev>', 0}. The dedupe key keeps the first
- * copy; a later identical copy is recorded under its token (copy key), and refreshes the dedupe
- * key's TTL.
+ * and by age, refreshes the TTLs and returns {'<id> <prev>', 0}.
+ *
+ * The dedupe key holds `<id> <prev> <token>` of the newest entry appended under it, then, once a
+ * byte-identical copy was appended after the first, `|<id> <prev> <token>` of the first; each copy
+ * after the first is also recorded under its own token (copy key), so a retry of any copy finds it.
  */
 const APPEND = new LuaScript(`${STREAM_INFO}${SPLIT}${TRIM_AGE}
+local function triple(text)
+  local id, rest = split(text)
+  local prev, token = split(rest)
+  if prev == '' then prev = '0-0' end
+  return id, prev, token
+end
 local known = redis.call('GET', KEYS[2])
+local first = nil
 if known then
-  local known_id, rest = split(known)
-  local known_prev, known_token = split(rest)
-  if known_prev == '' then known_prev = '0-0' end
+  local bar = string.find(known, '|', 1, true)
+  local newest = known
+  if bar then
+    newest = string.sub(known, 1, bar - 1)
+    first = string.sub(known, bar + 1)
+  end
+  local known_id, known_prev, known_token = triple(newest)
   if ARGV[7] == 'check' or (ARGV[8] ~= '' and known_token == ARGV[8]) then return {known_id .. ' ' .. known_prev, 1} end
   if ARGV[8] ~= '' then
+    if first then
+      local first_id, first_prev, first_token = triple(first)
+      if first_token == ARGV[8] then return {first_id .. ' ' .. first_prev, 1} end
+    end
     local copy = redis.call('GET', KEYS[4])
     if copy then return {copy, 1} end
   end
+  if not first then first = newest end
 end
 local prev, last_token = '0-0', ''
 local last = redis.call('GET', KEYS[3])
@@ -106,7 +124,7 @@ redis.call('SET', KEYS[3], id .. ' ' .. ARGV[8], 'PX', ARGV[6])
 if not known then
   redis.call('SET', KEYS[2], id .. ' ' .. prev .. ' ' .. ARGV[8], 'EX', ARGV[5])
 else
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
+  redis.call('SET', KEYS[2], id .. ' ' .. prev .. ' ' .. ARGV[8] .. '|' .. first, 'EX', ARGV[5])
   if ARGV[8] ~= '' then redis.call('SET', KEYS[4], id .. ' ' .. prev, 'EX', ARGV[5]) end
 end
 return {id .. ' ' .. prev, 0}
@@ -149,8 +167,8 @@ return stream_info(KEYS[1])['last-generated-id']
  *   unsafe side. Expires `2 * maxAgeMs` after the last append (refreshed by each append).
  * - `<prefix>history-last:{<org>}`: `<last id> <append token>`, same TTL (prev and the condition
  *   of the next append without reading the stream).
- * - `<prefix>dedupe:{<org>}:<dedupeKey>`: `<id> <prev> <token>` of the first entry appended under
- *   it, for `dedupeTtlSeconds` after the last one.
+ * - `<prefix>dedupe:{<org>}:<dedupeKey>`: `<id> <prev> <token>` of the newest entry appended under
+ *   it (then `|` and the first's, once it has copies), for `dedupeTtlSeconds`.
  * - `<prefix>dedupe-copy:{<org>}:<token>#<dedupeKey>`: `<id> <prev>` of a later identical copy
  *   (record mode), so that a retry of its append is recognised; same TTL.
  * Every call is one script (one round trip, atomic, keys of one hash slot). `close()` does not quit
