@@ -6,7 +6,7 @@ import { PrivateRedis } from './helpers/private-redis.js';
 import { TestPublisher } from './helpers/publisher.js';
 import { createTestVhost, randomName, type TestVhost } from './helpers/rabbit.js';
 import { waitFor } from './helpers/wait.js';
-import { TestClient } from './helpers/ws-client.js';
+import { expectRefused, TestClient } from './helpers/ws-client.js';
 
 /** Longer than the gateway's Redis command timeout (2 s): the first appends of the stall time out, later ones do not. */
 const STALL_MS = 2_800;
@@ -73,6 +73,26 @@ describe('Redis stalls longer than the command timeout mid-stream', () => {
     const entries = await admin.xrange(historyStreamKey('orgcast:', 'twins'), '-', '+');
     expect(entries.map(([id]) => id)).toEqual(events.map((e) => e.id));
     expect(await duplicates(), 'the stall made the appends time out and be retried').toBeGreaterThan(retriedBefore);
+    await client.close();
+  }, 60_000);
+
+  it('refuses upgrades and polls that need the stalled store with 503 unavailable and Retry-After, not a 500', async () => {
+    const bearer = await token('stalled-user', ['stall-c']);
+    await admin.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
+    const [upgrade, poll] = await Promise.all([
+      expectRefused(pod.wsUrl, { headers: { authorization: `Bearer ${bearer}` } }),
+      fetch(`${pod.httpUrl}/api/poll?timeout_ms=0&resume=stall-c%3A0-0`, { headers: { authorization: `Bearer ${bearer}` } }),
+    ]);
+    expect(upgrade).toMatchObject({ status: 503, body: { error: 'unavailable' } });
+    expect(poll.status).toBe(503);
+    expect(poll.headers.get('retry-after')).toBe('1');
+    expect(await poll.json()).toMatchObject({ error: 'unavailable' });
+    const text = await (await fetch(`${pod.managementUrl}/metrics`)).text();
+    expect(text).not.toMatch(/orgcast_handler_errors_total\{handler="upgrade",pod="[^"]+"\} [1-9]/);
+    expect(text).toMatch(/orgcast_connections_refused_total\{reason="store_unavailable",pod="[^"]+"\} [1-9]/);
+    // Once the store is back, the same requests succeed.
+    await waitFor(async () => (await fetch(`${pod.httpUrl}/api/poll?timeout_ms=0&resume=stall-c%3A0-0`, { headers: { authorization: `Bearer ${bearer}` } })).status === 200, 10_000, 'polls answered again');
+    const client = await TestClient.established(pod.wsUrl, bearer);
     await client.close();
   }, 60_000);
 

@@ -4,6 +4,7 @@ import { extractToken } from '../auth/extract-token.js';
 import type { Principal, TokenVerifier } from '../auth/principal.js';
 import type { MembershipStore } from '../membership/membership-store.js';
 import type { GatewayMetrics, RefusalReason } from '../metrics/metrics.js';
+import { StoreUnavailableError } from '../stores/store-unavailable-error.js';
 
 /** Everything the upgrade decision needs, read synchronously from the HTTP request. */
 export interface UpgradeRequest {
@@ -88,7 +89,13 @@ export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, 
       deps.metrics.authFailures.inc({ reason: 'stale' });
       return refuse(401, 'unauthorized', 'the token was issued before the gateway\'s shared state was lost; get a fresh token', 'unauthorized');
     }
-    const organizations = await deps.membership.effectiveOrganizations(principal.userId, principal.organizations, principal.issuedAtMs);
+    let organizations: string[];
+    try {
+      organizations = await deps.membership.effectiveOrganizations(principal.userId, principal.organizations, principal.issuedAtMs);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return refuse(503, 'unavailable', 'the gateway\'s shared state is unavailable; retry', 'store_unavailable');
+    }
     return { ok: true, principal, organizations, clientAddress };
   };
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import type { MembershipStore } from './membership-store.js';
 import { applyMembershipRecords, assertChangeTime, assertTtlSeconds, type MembershipRecord } from './membership-overrides.js';
+import { storeErrorOf } from '../redis/store-error.js';
 
 export interface RedisMembershipStoreOptions {
   /** A shared client, owned by the caller: `close()` leaves it open. */
@@ -68,7 +69,12 @@ export function createRedisMembershipStore(options: RedisMembershipStoreOptions)
     recordRemoved: (organizationId, userId, atMs) => record(organizationId, userId, '-', atMs),
     recordAdded: (organizationId, userId, atMs) => record(organizationId, userId, '+', atMs),
     async effectiveOrganizations(userId, claimed, issuedAtMs) {
-      const fields = await redis.hgetall(keyOf(userId));
+      let fields: Record<string, string>;
+      try {
+        fields = await redis.hgetall(keyOf(userId));
+      } catch (error) {
+        throw storeErrorOf(error);
+      }
       return applyMembershipRecords(claimed, decodeRecords(fields), issuedAtMs, now() - ttlMs);
     },
     async close() {

@@ -9,6 +9,7 @@ export type RefusalReason =
   | 'user_limit'
   | 'at_capacity'
   | 'feed_unavailable'
+  | 'store_unavailable'
   | 'draining'
   | 'auth_unavailable';
 

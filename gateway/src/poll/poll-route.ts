@@ -9,6 +9,7 @@ import { frameOfEntry } from '../events/history-frame.js';
 import type { OrganizationFeeds } from '../routing/organization-feeds.js';
 import type { PollCors } from './poll-cors.js';
 import { PollRequestError, readPollParameters } from './poll-request.js';
+import { StoreUnavailableError } from '../stores/store-unavailable-error.js';
 
 export interface PollOptions {
   readonly defaultTimeoutMs: number;
@@ -42,6 +43,12 @@ export function createPollRoutes(deps: PollDeps): HttpRoute[] {
   const handle = (exchange: HttpExchange): void => {
     const cors = deps.cors.headers(exchange.header('origin'));
     poll(exchange, cors, deps).catch((error: unknown) => {
+      if (error instanceof StoreUnavailableError) {
+        deps.metrics.pollRequests.inc({ result: 'refused' });
+        deps.logger.warn({ err: error }, 'a poll could not read the shared state; answered 503');
+        replyError(exchange, 503, 'unavailable', 'the gateway\'s shared state is unavailable; retry', { ...cors, 'retry-after': '1' });
+        return;
+      }
       deps.logger.error({ err: error }, 'poll failed');
       replyError(exchange, 500, 'internal', 'poll failed', cors);
     });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Admission, UpgradeRequest } from '../admission/admission.js';
 import { frameOfEntry } from '../events/history-frame.js';
 import type { HistoryStore } from '../history/history-store.js';
+import { StoreUnavailableError } from '../stores/store-unavailable-error.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { parseResume, queryParameter, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
 import type { ConnectDecision } from './connect-decision.js';
@@ -33,6 +34,10 @@ export interface ConnectFlowDeps {
  */
 export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeRequest, pending: number) => Promise<ConnectDecision> {
   const { metrics } = deps;
+  const storeUnavailable = (): ConnectDecision => {
+    metrics.connectionsRefused.inc({ reason: 'store_unavailable' });
+    return { ok: false, status: 503, error: 'unavailable', message: 'the gateway\'s shared state is unavailable; retry' };
+  };
   return async (request, pending) => {
     let resume: ResumeCursor;
     try {
@@ -45,7 +50,14 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
     const admission = await deps.admit(request, pending);
     if (!admission.ok) return admission;
     const { principal, organizations } = admission;
-    if (!(await deps.slots.reserve(principal.userId))) {
+    let reserved: boolean;
+    try {
+      reserved = await deps.slots.reserve(principal.userId);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return storeUnavailable();
+    }
+    if (!reserved) {
       metrics.connectionsRefused.inc({ reason: 'user_limit' });
       return { ok: false, status: 429, error: 'too_many_connections', message: 'this user holds too many connections' };
     }
@@ -81,6 +93,7 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
     } catch (error) {
       releaseFeeds();
       releaseSlot();
+      if (error instanceof StoreUnavailableError) return storeUnavailable();
       throw error;
     }
     return {

@@ -6,7 +6,7 @@ import { caseSeed, drawCase } from './seeds.js';
 import { printable, type Violation } from './violations.js';
 
 /** The 503s docs/protocol.md documents ("Refusals"); every other 5xx is a violation. */
-const DOCUMENTED_503 = new Set(['at_capacity', 'draining', 'auth_unavailable']);
+const DOCUMENTED_503 = new Set(['at_capacity', 'draining', 'auth_unavailable', 'unavailable']);
 
 export interface HttpTimeouts {
   /** For requests the server must answer: the longest poll wait plus slack. */
