@@ -264,7 +264,11 @@ export function createResilientAmqp<S, L extends AmqpLink>(
         logger.info({ attempt: attempt + 1 }, 'broker connection established');
       } catch (error) {
         if (stopping.signal.aborted) return;
-        logger.error({ err: error, attempt: attempt + 1, nextMaxDelayMs: delayMs * 2 }, 'broker connection attempt failed');
+        // One line per doubling of the attempts (1, 2, 4, 8, ...): an outage is visible, not a flood
+        // (readiness and the broker alerts say it is down meanwhile).
+        const n = attempt + 1;
+        const level = (n & (n - 1)) === 0 ? 'warn' : 'debug';
+        logger[level]({ err: error, attempt: n, nextMaxDelayMs: delayMs * 2 }, 'broker connection attempt failed; retrying');
       }
     }
   }
