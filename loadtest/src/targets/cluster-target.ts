@@ -53,9 +53,12 @@ export async function startClusterTarget(options: ClusterTargetOptions): Promise
       if (pod !== undefined) await cluster.restart(pod.name);
     },
     stop: async () => {
-      await publisher.close();
-      await cluster.stop();
-      await cleanupGatewayRun({ ...options, podNames });
+      try {
+        await publisher.close();
+      } finally {
+        await cluster.stop();
+        await cleanupGatewayRun({ ...options, podNames });
+      }
     },
   };
 }

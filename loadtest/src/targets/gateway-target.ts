@@ -99,9 +99,14 @@ export async function startGatewayTarget(options: GatewayTargetOptions): Promise
       pods[index] = await start(index);
     },
     stop: async () => {
-      await publisher.close();
-      await Promise.all(pods.map((p) => p.stop()));
-      await cleanupGatewayRun({ ...options, podNames: pods.map((_, i) => `lt-${options.runId}-${i}`) });
+      // The servers stop whatever the publisher's close says (a broker that closed the channel):
+      // a failed run must not leave gateways behind.
+      try {
+        await publisher.close();
+      } finally {
+        await Promise.all(pods.map((p) => p.stop()));
+        await cleanupGatewayRun({ ...options, podNames: pods.map((_, i) => `lt-${options.runId}-${i}`) });
+      }
     },
   };
 }

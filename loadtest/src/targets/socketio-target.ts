@@ -49,9 +49,12 @@ export async function startSocketIoTarget(options: SocketIoTargetOptions): Promi
       await nodes[index]?.kill();
     },
     stop: async () => {
-      await publisher.close();
-      await Promise.all(nodes.map((n) => n.stop()));
-      await deleteAmqpObjects(options.amqpUrl, { queues: [queue], exchanges: [exchange] });
+      try {
+        await publisher.close();
+      } finally {
+        await Promise.all(nodes.map((n) => n.stop()));
+        await deleteAmqpObjects(options.amqpUrl, { queues: [queue], exchanges: [exchange] });
+      }
     },
   };
 }
