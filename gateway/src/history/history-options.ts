@@ -53,7 +53,8 @@ export function droppedBeforeCutoffId(cutoffMs: number): string {
 
 export function assertRecord(record: HistoryRecord): void {
   if (typeof record.eventType !== 'string' || typeof record.dataJson !== 'string') throw new RangeError('history record eventType and dataJson must be strings');
-  if (!Number.isFinite(record.timestampMs)) throw new RangeError(`history record timestampMs must be a finite number (got ${record.timestampMs})`);
+  // A Date holds ±8.64e15 ms: beyond it no frame could be built for the entry.
+  if (!(Number.isFinite(record.timestampMs) && record.timestampMs >= 0 && record.timestampMs <= 8.64e15)) throw new RangeError(`history record timestampMs must be between 0 and 8.64e15 ms (got ${record.timestampMs})`);
 }
 
 export function assertReadArguments(afterId: string, limit: number): void {

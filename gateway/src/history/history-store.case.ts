@@ -87,7 +87,7 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect([a.prev, b.prev, c.prev, other.prev]).toEqual(['0-0', a.id, b.id, '0-0']);
       expect((await store.readAfter('acme', '0-0', 10)).entries.map((e) => [e.id, e.prev])).toEqual([[a.id, '0-0'], [b.id, a.id], [c.id, b.id]]);
       // A duplicate answers its first id and prev.
-      expect(await store.append('acme', 'b', record(2))).toEqual({ id: b.id, prev: a.id, duplicate: true });
+      expect(await store.append('acme', 'b', record(2))).toMatchObject({ id: b.id, prev: a.id, duplicate: true });
     });
 
     it('with dedupe "record", appends a known key again (a first delivery), once per token, and remembers the newest', async () => {
@@ -96,10 +96,24 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect(again.duplicate).toBe(false);
       expect(again.prev).toBe(first.id);
       // A retry of the append that landed (same token) is its duplicate, not a third entry.
-      expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' })).toEqual({ id: again.id, prev: first.id, duplicate: true });
-      expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'a1' })).toEqual({ ...first, duplicate: true });
-      expect(await store.append('acme', 'same-body', record(1))).toEqual({ id: again.id, prev: first.id, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'b1' })).toMatchObject({ id: again.id, prev: first.id, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'a1' })).toMatchObject({ ...first, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1))).toMatchObject({ id: again.id, prev: first.id, duplicate: true });
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1]);
+    });
+
+    it('answers a duplicate with the record it stored, not the one given again; without one when the entry is gone', async () => {
+      const first = await store.append('acme', 'msg-1', record(1), { token: 'run.1' });
+      // A publisher's retry under the same key with another body, or a retry with a later clock.
+      const again = await store.append('acme', 'msg-1', { ...record(2), timestampMs: record(1).timestampMs + 5_000 });
+      expect(again).toEqual({ id: first.id, prev: first.prev, duplicate: true, stored: record(1) });
+      expect(await store.append('acme', 'msg-1', record(1), { dedupe: 'record', token: 'run.1' })).toEqual({ id: first.id, prev: first.prev, duplicate: true, stored: record(1) });
+      expect((await store.append('acme', 'fresh', record(3))).stored).toBeUndefined();
+      // Trimmed by length (MAX_LENGTH entries later): the key still answers, without a record.
+      for (let n = 0; n < MAX_LENGTH; n += 1) await store.append('acme', `filler-${n}`, record(10 + n));
+      const gone = await store.append('acme', 'msg-1', record(1));
+      expect(gone).toMatchObject({ id: first.id, prev: first.prev, duplicate: true });
+      expect(gone.stored).toBeUndefined();
     });
 
     it('with dedupe "record", each of several identical copies is recognised by its own token when retried, whichever is retried', async () => {
@@ -108,15 +122,15 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       const copies = [];
       for (const token of ['run.1', 'run.2', 'run.3']) copies.push(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token }));
       for (const [i, token] of ['run.1', 'run.2', 'run.3'].entries()) {
-        expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toEqual({ ...copies[i], duplicate: true });
+        expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toMatchObject({ ...copies[i], duplicate: true });
       }
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1, 1]);
       // A fourth copy is a new entry; a redelivery (check) is the newest copy.
       const fourth = await store.append('acme', 'same-body', record(1), { dedupe: 'record', token: 'run.4' });
       expect(fourth.duplicate).toBe(false);
-      expect(await store.append('acme', 'same-body', record(1))).toEqual({ ...fourth, duplicate: true });
+      expect(await store.append('acme', 'same-body', record(1))).toMatchObject({ ...fourth, duplicate: true });
       for (const [i, token] of ['run.1', 'run.2', 'run.3'].entries()) {
-        expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toEqual({ ...copies[i], duplicate: true });
+        expect(await store.append('acme', 'same-body', record(1), { dedupe: 'record', token })).toMatchObject({ ...copies[i], duplicate: true });
       }
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 1, 1, 1]);
     });
@@ -126,7 +140,7 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       const first = await store.append('acme', 'msg-1', record(1));
       const again = await store.append('acme', 'msg-1', record(2));
       expect(first.duplicate).toBe(false);
-      expect(again).toEqual({ id: first.id, prev: '0-0', duplicate: true });
+      expect(again).toMatchObject({ id: first.id, prev: '0-0', duplicate: true });
       const other = await store.append('globex', 'msg-1', record(3));
       expect(other.duplicate).toBe(false);
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1]);
@@ -145,7 +159,7 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       // Only the last append counts: t1 is no longer last.
       await expect(store.append('acme', 'msg-3', record(3), { afterToken: 't1' })).rejects.toBeInstanceOf(HistoryOrderError);
       // A known key answers as a duplicate whatever it is asked to follow.
-      expect(await store.append('acme', 'msg-2', record(2), { afterToken: 'never' })).toEqual({ id: second.id, prev: first.id, duplicate: true });
+      expect(await store.append('acme', 'msg-2', record(2), { afterToken: 'never' })).toMatchObject({ id: second.id, prev: first.id, duplicate: true });
       // An append without a token clears it.
       await store.append('acme', 'msg-4', record(4));
       await expect(store.append('acme', 'msg-5', record(5), { afterToken: 't2' })).rejects.toBeInstanceOf(HistoryOrderError);
@@ -253,6 +267,7 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       await expect(store.append('', 'k', record(1))).rejects.toThrow(RangeError);
       await expect(store.append('acme', '', record(1))).rejects.toThrow(RangeError);
       await expect(store.append('acme', 'k', { ...record(1), timestampMs: Number.NaN })).rejects.toThrow(RangeError);
+      await expect(store.append('acme', 'k', { ...record(1), timestampMs: 8.64e15 + 1 })).rejects.toThrow(RangeError);
       expect(await store.lastId('acme')).toBe('0-0');
     });
   });

@@ -53,6 +53,11 @@ export interface AppendResult {
   /** Undefined only for a duplicate recorded before prev was kept. */
   readonly prev: string | undefined;
   readonly duplicate: boolean;
+  /**
+   * For a duplicate: the record stored under its id (its frame must be built from it, not from the
+   * attempt's own data or clock); absent when that entry is no longer in history.
+   */
+  readonly stored?: HistoryRecord;
 }
 
 export interface ReadResult {

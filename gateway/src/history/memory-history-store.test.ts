@@ -41,7 +41,7 @@ describe('createMemoryHistoryStore', () => {
     const store = createMemoryHistoryStore({ ...limits, now: () => now });
     const first = await store.append('acme', 'k', record);
     now += 29_999;
-    expect(await store.append('acme', 'k', record)).toEqual({ id: first.id, prev: '0-0', duplicate: true });
+    expect(await store.append('acme', 'k', record)).toMatchObject({ id: first.id, prev: '0-0', duplicate: true });
     now += 1;
     expect((await store.append('acme', 'k', record)).duplicate).toBe(false);
   });
@@ -53,8 +53,8 @@ describe('createMemoryHistoryStore', () => {
     now += 20_000;
     const copy = await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' });
     now += 20_000; // 40 s after the first (TTL 30 s), 20 s after the copy
-    expect(await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.1' })).toEqual({ ...first, duplicate: true });
-    expect(await store.append('acme', 'k', record)).toEqual({ ...copy, duplicate: true });
+    expect(await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.1' })).toMatchObject({ ...first, duplicate: true });
+    expect(await store.append('acme', 'k', record)).toMatchObject({ ...copy, duplicate: true });
     now += 10_000;
     expect((await store.append('acme', 'k', record, { dedupe: 'record', token: 'run.2' })).duplicate).toBe(false);
   });

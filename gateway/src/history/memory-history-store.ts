@@ -1,7 +1,7 @@
 import { compareEventIds, eventIdTimeMs, MIN_EVENT_ID } from './event-id.js';
 import { reachesBack } from './history-completeness.js';
 import { ageCutoffMs, assertAppendOptions, assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, droppedBeforeCutoffId, type HistoryLimits } from './history-options.js';
-import type { HistoryEntry, HistoryStore } from './history-store.js';
+import type { AppendResult, HistoryEntry, HistoryStore } from './history-store.js';
 import { HistoryOrderError } from './history-order-error.js';
 
 export interface MemoryHistoryStoreOptions extends HistoryLimits {
@@ -102,11 +102,16 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       const remembered = dedupe.get(rememberedKey);
       const token = appendOptions.token ?? '';
       const known = remembered !== undefined && remembered.expiresAtMs > t ? remembered : undefined;
-      if (known !== undefined && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && known.newest.token === token))) {
-        return { id: known.newest.id, prev: known.newest.prev, duplicate: true };
-      }
+      const duplicate = (entry: Appended): AppendResult => {
+        const history = organizations.get(organizationId);
+        const index = history === undefined ? -1 : firstAfter(history.entries, history.head, entry.id) - 1;
+        const stored = history !== undefined && index >= history.head ? history.entries[index] : undefined;
+        if (stored === undefined || stored.id !== entry.id) return { id: entry.id, prev: entry.prev, duplicate: true };
+        return { id: entry.id, prev: entry.prev, duplicate: true, stored: { eventType: stored.eventType, dataJson: stored.dataJson, timestampMs: stored.timestampMs } };
+      };
+      if (known !== undefined && ((appendOptions.dedupe ?? 'check') === 'check' || (token !== '' && known.newest.token === token))) return duplicate(known.newest);
       const copy = token === '' ? undefined : known?.copies?.get(token);
-      if (copy !== undefined) return { id: copy.id, prev: copy.prev, duplicate: true };
+      if (copy !== undefined) return duplicate(copy);
       const existing = organizations.get(organizationId);
       if (appendOptions.afterToken !== undefined && existing?.lastToken !== appendOptions.afterToken) throw new HistoryOrderError(organizationId, appendOptions.afterToken);
 

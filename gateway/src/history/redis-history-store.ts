@@ -64,8 +64,8 @@ end
  * KEYS = stream, dedupe key, last (the organization's last id and append token), copy key (of this
  * token). ARGV = event type, data JSON, timestamp ms, max length, dedupe TTL s, stream TTL ms,
  * dedupe mode (check|record), token, after token ('' for none), age cut id, age marker ('' for none).
- * Returns {'<id> <prev>', 1} for a known dedupe key (check mode: its newest copy; record mode: the
- * copy this token appended, if any), {'', 2} when the last append did not carry the after token,
+ * Returns {'<id> <prev>', 1, fields stored under the id (absent once trimmed)} for a known dedupe
+ * key (check mode: its newest copy; record mode: the copy this token appended, if any), {'', 2} when the last append did not carry the after token,
  * else appends (field p = prev), trims exactly to the max length (recording the last dropped id)
  * and by age, refreshes the TTLs and returns {'<id> <prev>', 0}.
  *
@@ -80,6 +80,12 @@ local function triple(text)
   if prev == '' then prev = '0-0' end
   return id, prev, token
 end
+-- A duplicate: its id and prev, and the fields stored under the id (none once it was trimmed).
+local function duplicate(id, prev)
+  local stored = redis.call('XRANGE', KEYS[1], id, id)
+  if stored[1] then return {id .. ' ' .. prev, 1, stored[1][2]} end
+  return {id .. ' ' .. prev, 1}
+end
 local known = redis.call('GET', KEYS[2])
 local first = nil
 if known then
@@ -90,14 +96,17 @@ if known then
     first = string.sub(known, bar + 1)
   end
   local known_id, known_prev, known_token = triple(newest)
-  if ARGV[7] == 'check' or (ARGV[8] ~= '' and known_token == ARGV[8]) then return {known_id .. ' ' .. known_prev, 1} end
+  if ARGV[7] == 'check' or (ARGV[8] ~= '' and known_token == ARGV[8]) then return duplicate(known_id, known_prev) end
   if ARGV[8] ~= '' then
     if first then
       local first_id, first_prev, first_token = triple(first)
-      if first_token == ARGV[8] then return {first_id .. ' ' .. first_prev, 1} end
+      if first_token == ARGV[8] then return duplicate(first_id, first_prev) end
     end
     local copy = redis.call('GET', KEYS[4])
-    if copy then return {copy, 1} end
+    if copy then
+      local copy_id, copy_prev = split(copy)
+      return duplicate(copy_id, copy_prev)
+    end
   end
   if not first then first = newest end
 end
@@ -200,10 +209,13 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
         record.eventType, record.dataJson, Math.trunc(record.timestampMs), maxLength, dedupeTtlSeconds, streamTtlMs,
         appendOptions.dedupe ?? 'check', appendOptions.token ?? '', appendOptions.afterToken ?? '', ...ageArguments(),
       ];
-      const [idAndPrev, outcome] = asArray(await APPEND.run(redis, keys, args));
+      const [idAndPrev, outcome, fields] = asArray(await APPEND.run(redis, keys, args));
       if (outcome === 2) throw new HistoryOrderError(organizationId, appendOptions.afterToken ?? '');
       const [id, prev] = asString(idAndPrev).split(' ') as [string, string | undefined];
-      return { id, prev: prev === '' || prev === undefined ? undefined : prev, duplicate: outcome === 1 };
+      const result = { id, prev: prev === '' || prev === undefined ? undefined : prev, duplicate: outcome === 1 };
+      if (fields === undefined) return result;
+      const { eventType, dataJson, timestampMs } = decodeEntry([id, fields]);
+      return { ...result, stored: { eventType, dataJson, timestampMs } };
     },
 
     async readAfter(organizationId, afterId, limit) {

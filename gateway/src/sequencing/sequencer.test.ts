@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLocalCommandBus, type ClusterCommand } from '../cluster/command-bus.js';
 import type { InboundMembershipChange, InboundTaskEvent } from '../events/inbound-event.js';
+import type { RoutedFrame } from '../events/routed-frame.js';
 import { createMemoryHistoryStore } from '../history/memory-history-store.js';
 import { createMemoryMembershipStore } from '../membership/memory-membership-store.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/metrics.js';
@@ -20,6 +21,13 @@ async function setup() {
   return { history, membership, commands, metrics, sequencer };
 }
 
+/** Sequences a task that must get a frame (not a duplicate of a trimmed entry). */
+async function frameOf(sequencer: Sequencer, event: InboundTaskEvent, dedupeKey: string): Promise<RoutedFrame> {
+  const frame = await sequencer.sequence(event, dedupeKey, {});
+  if (frame === undefined) throw new Error('expected a frame to route');
+  return frame;
+}
+
 function task(organizationId: string, n: number, publishedAtMs: number | undefined): InboundTaskEvent {
   return { eventType: 'task.event.updated', organizationId, dataJson: JSON.stringify({ n }), publishedAtMs, messageId: `m${n}` };
 }
@@ -34,9 +42,9 @@ async function sequenced(metrics: GatewayMetrics, result: string): Promise<numbe
 describe('Sequencer', () => {
   it('gives a task its history id and prev, and builds the client frame with that prev', async () => {
     const { sequencer, history, metrics } = await setup();
-    const first = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
-    const second = await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'k2', {});
-    const other = await sequencer.sequence(task('globex', 3, PUBLISHED_MS), 'k3', {});
+    const first = await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'k1');
+    const second = await frameOf(sequencer, task('acme', 2, PUBLISHED_MS), 'k2');
+    const other = await frameOf(sequencer, task('globex', 3, PUBLISHED_MS), 'k3');
 
     const stored = await history.readAfter('acme', '0-0', 10);
     expect(stored.entries.map((entry) => [entry.id, entry.prev])).toEqual([[first.id, '0-0'], [second.id, first.id]]);
@@ -59,7 +67,7 @@ describe('Sequencer', () => {
 
   it('stamps an event without a publish time with its own clock', async () => {
     const { sequencer, history } = await setup();
-    const frame = await sequencer.sequence(task('acme', 1, undefined), 'k1', {});
+    const frame = await frameOf(sequencer, task('acme', 1, undefined), 'k1');
     expect(frame.publishedAtMs).toBeUndefined();
     expect((JSON.parse(frame.frame) as { timestamp: string }).timestamp).toBe(new Date(NOW_MS + 5).toISOString());
     expect((await history.readAfter('acme', '0-0', 10)).entries[0]!.timestampMs).toBe(NOW_MS + 5);
@@ -67,9 +75,9 @@ describe('Sequencer', () => {
 
   it('gives a duplicate its first id and prev, stores nothing, and still returns a frame to route', async () => {
     const { sequencer, history, metrics } = await setup();
-    const first = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
-    const next = await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'k2', {});
-    const again = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
+    const first = await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'k1');
+    const next = await frameOf(sequencer, task('acme', 2, PUBLISHED_MS), 'k2');
+    const again = await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'k1');
 
     expect(again.id).toBe(first.id);
     expect(again.prev).toBe('0-0'); // its own predecessor, not the organization's last id
@@ -79,10 +87,27 @@ describe('Sequencer', () => {
     expect(await sequenced(metrics, 'appended')).toBe(2);
   });
 
+  it('routes a duplicate as history stored it: a retry with another body or a later clock gets the stored frame', async () => {
+    const { sequencer } = await setup();
+    const first = await frameOf(sequencer, task('acme', 1, undefined), 'k1'); // stamped NOW_MS + 5
+    const retried = await frameOf(sequencer, { ...task('acme', 9, undefined), publishedAtMs: NOW_MS + 60_000 }, 'k1');
+    expect(retried.frame).toBe(first.frame);
+  });
+
+  it('routes nothing for a duplicate whose entry is no longer in history', async () => {
+    const history = createMemoryHistoryStore({ maxLength: 1, maxAgeMs: 3_600_000, dedupeTtlSeconds: 60, now: () => NOW_MS });
+    const bus = createLocalCommandBus();
+    await bus.start({ command: () => undefined, missed: () => undefined });
+    const sequencer = new Sequencer(history, createMemoryMembershipStore({ ttlSeconds: 3_600, now: () => NOW_MS }), bus, createMetrics({ collectDefaults: false }), pino({ level: 'silent' }));
+    await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'k1');
+    await frameOf(sequencer, task('acme', 2, PUBLISHED_MS), 'k2'); // trims k1's entry (max length 1)
+    expect(await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {})).toBeUndefined();
+  });
+
   it('records a membership change and publishes it with the organization\'s last id as its position', async () => {
     const { sequencer, membership, commands } = await setup();
-    await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {});
-    const last = await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'k2', {});
+    await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'k1');
+    const last = await frameOf(sequencer, task('acme', 2, PUBLISHED_MS), 'k2');
     const issuedAtMs = NOW_MS - 60_000;
 
     const removed: InboundMembershipChange = { eventType: 'organization.member.removed', organizationId: 'acme', userId: 'u1', atMs: NOW_MS - 10 };

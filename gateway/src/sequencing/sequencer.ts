@@ -25,19 +25,22 @@ export class Sequencer {
   /**
    * Appends the event to history (see HistoryStore.append for `options`; rejects with
    * HistoryOrderError when the append it must follow is not the last one) and returns its frame. A
-   * duplicate gets its first id and prev again and must still be routed: its first routing may not
-   * have happened before a crash, and the pods drop ids they already delivered.
+   * duplicate gets its first id and prev again and must still be routed (its first routing may not
+   * have happened before a crash, and the pods drop ids they already delivered), with the frame
+   * built from what history stored under that id: live and replayed frames of an id are the same.
+   * Undefined for a duplicate whose entry is no longer in history: nothing to route.
    */
-  async sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame> {
-    const timestampMs = event.publishedAtMs ?? this.now();
-    const { dataJson } = event;
-    const { id, prev, duplicate } = await this.history.append(event.organizationId, dedupeKey, { eventType: event.eventType, dataJson, timestampMs }, options);
+  async sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined> {
+    const record = { eventType: event.eventType, dataJson: event.dataJson, timestampMs: event.publishedAtMs ?? this.now() };
+    const { id, prev, duplicate, stored } = await this.history.append(event.organizationId, dedupeKey, record, options);
     this.metrics.eventsSequenced.inc({ result: duplicate ? 'duplicate' : 'appended' });
+    const routed = duplicate ? stored : record;
+    if (routed === undefined) return undefined;
     return {
       organizationId: event.organizationId,
       id,
       prev,
-      frame: taskFrameJson(event.eventType, id, prev, event.organizationId, dataJson, timestampMs),
+      frame: taskFrameJson(routed.eventType, id, prev, event.organizationId, routed.dataJson, routed.timestampMs),
       publishedAtMs: event.publishedAtMs,
     };
   }

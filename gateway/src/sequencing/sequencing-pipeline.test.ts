@@ -11,9 +11,10 @@ import { createSequencingPipeline, type SequencingPort } from './sequencing-pipe
  * How an injected failure behaves, once, for one dedupe key:
  * - `lost-reply`: the append happens, its caller hears of a failure later (a command timeout);
  * - `refused`: the append does not happen, its caller hears of it later (an error reply);
- * - `hang`: the append does not happen and its caller hears nothing until the test says so.
+ * - `hang`: the append does not happen and its caller hears nothing until the test says so;
+ * - `gone`: a duplicate whose entry history no longer holds: nothing to route.
  */
-type Failure = 'lost-reply' | 'refused' | 'hang';
+type Failure = 'lost-reply' | 'refused' | 'hang' | 'gone';
 
 const FAILURE_DELAY_MS = 30;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -32,6 +33,10 @@ function pipeline(failures: Record<string, Failure>, window = 8) {
       if (failure === 'refused') {
         await delay(FAILURE_DELAY_MS);
         throw new Error('injected: the append was refused');
+      }
+      if (failure === 'gone') {
+        await delay(FAILURE_DELAY_MS);
+        return undefined;
       }
       if (failure === 'hang') {
         await new Promise<void>((resolve) => hung.push(resolve));
@@ -116,6 +121,14 @@ describe('sequencing pipeline ordering', () => {
     expect(p.routed.map((f) => f.frame)).toEqual(interleaved(40).map(([k]) => k));
     expectIncreasingIds(p.routed);
     expect(p.acked).toHaveLength(40);
+  });
+
+  it('acks a duplicate with nothing to route in its place: what follows it is routed after it, in order', async () => {
+    const p = pipeline({ m2: 'gone' });
+    await p.deliver(interleaved(6));
+    await p.drained();
+    expect(p.routed.map((f) => f.frame)).toEqual(['m0', 'm1', 'm3', 'm4', 'm5']);
+    expect(p.acked).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
   });
 
   it('holds later events of the organization while an append whose reply was lost is retried', async () => {

@@ -9,7 +9,8 @@ import type { GatewayMetrics } from '../metrics/metrics.js';
 
 /** What the pipeline needs of the sequencer (sequencer.ts). */
 export interface SequencingPort {
-  sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame>;
+  /** Undefined: a duplicate whose entry is no longer in history, nothing to route. */
+  sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined>;
   membershipChange(change: InboundMembershipChange): Promise<void>;
 }
 
@@ -164,10 +165,18 @@ function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options:
       link.sequenced = true;
       if (previous !== undefined && !(await previous.issued)) return;
       if (!isCurrent()) return;
+      const frame = sequenced.value;
+      if (frame === undefined) {
+        // A duplicate of an entry trimmed from history long ago: the pods had it or never will.
+        markIssued(true);
+        metrics.eventsConsumed.inc({ event_type: eventType });
+        message.ack();
+        return;
+      }
       let observed = false;
       const routed = await retrying(async () => {
         const routedAtMs = options.now();
-        const publish = publisher.publishRouted({ ...sequenced.value, routedAtMs });
+        const publish = publisher.publishRouted({ ...frame, routedAtMs });
         if (!observed) metrics.eventStages.observe('sequencing', (routedAtMs - message.receivedAtMs) / 1000);
         observed = true;
         markIssued(true);
