@@ -90,6 +90,12 @@ describe('parseBrokerMessage: task events', () => {
     expect(parseBrokerMessage(message({ json: { organization_id: 'o', timestamp: 1_700_000_000_999 } }))).toMatchObject({ event: { publishedAtMs: 1_700_000_000_999 } });
   });
 
+  it('ignores an AMQP timestamp beyond what a date holds (nanoseconds): it once stalled ingest, its frame could not be built', () => {
+    const parsed = parseBrokerMessage(message({ timestampSeconds: 1_700_000_000_321 * 1e6 }));
+    expect(parsed).toMatchObject({ kind: 'task' });
+    expect(parsed.kind === 'task' ? parsed.event.publishedAtMs : 0).toBeUndefined();
+  });
+
   it('reads an AMQP timestamp that can only be milliseconds as milliseconds', () => {
     expect(parseBrokerMessage(message({ timestampSeconds: 1_700_000_000_321 }))).toMatchObject({ event: { publishedAtMs: 1_700_000_000_321 } });
   });

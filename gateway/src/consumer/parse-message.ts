@@ -135,7 +135,9 @@ export function timeHeaderMs(headers: BrokerMessage['headers'], name: string): n
  */
 function amqpTimestampMs(seconds: number | undefined): number | undefined {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
-  return seconds > 1e11 ? seconds : seconds * 1000;
+  const ms = seconds > 1e11 ? seconds : seconds * 1000;
+  // Beyond what a Date can hold (nanoseconds, say): ignored like any other unreadable time.
+  return isTimeMs(ms) ? ms : undefined;
 }
 
 /** Body `timestamp`: an ISO 8601 string or epoch milliseconds. Anything else is ignored. */
