@@ -349,6 +349,37 @@ describe('OrganizationCatchUp', () => {
     expect(log).toEqual([...sends(frames), `subscribe ${ORG}`, 'finished live']);
   });
 
+  it('starts no second read while waiting to retry a failed one (a drain or a stop meanwhile), and sends nothing twice', async () => {
+    const { feed, append, start, reads, log, drain } = setup({ bufferSize: 1, retries: 3 });
+    const frames = await append(3);
+    for (const frame of frames) feed.deliver(frame);
+    reads.failNext = 1;
+    const { catchUp, outcome } = start('0-0');
+    catchUp.pump();
+    await Promise.resolve();
+    await Promise.resolve();
+    drain();
+    catchUp.pump(); // the socket drained while the retry waits
+    catchUp.pump();
+    expect(reads.reads).toBe(1);
+    expect(await outcome).toBe('live');
+    expect(reads.reads).toBe(2);
+    expect(log).toEqual([...sends(frames), `subscribe ${ORG}`, 'finished live']);
+  });
+
+  it('tells a connection to resync once when history no longer reaches its position, then goes on from what history holds', async () => {
+    const { feed, append, start, socket, history } = setup({ bufferSize: 1, maxLength: 1 });
+    const frames = await append(3); // history keeps only the last; the feed's buffer too
+    for (const frame of frames) feed.deliver(frame);
+    expect((await history.readAfter(ORG, frames[1]!.id, 10)).entries).toHaveLength(1);
+    const { catchUp, outcome } = start(frames[0]!.id);
+    catchUp.pump();
+    expect(await outcome).toBe('live');
+    const resyncs = socket.sent.filter((text) => text.includes('organization.resync'));
+    expect(resyncs).toHaveLength(1);
+    expect(catchUp.position).toBe(frames[2]!.id);
+  });
+
   it('ends with failed when the organization is no longer bound on this pod', async () => {
     const { bound, start } = setup();
     bound.feed = undefined;

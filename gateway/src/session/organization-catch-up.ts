@@ -54,6 +54,9 @@ export class OrganizationCatchUp {
   private stopAt: string | undefined;
   /** The last history read returned nothing more: the position is the end of history. */
   private readToEnd = false;
+  /** The position the connection was last told to resync at (history no longer reached it). */
+  private resyncedAt: string | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly organizationId: string,
@@ -69,8 +72,7 @@ export class OrganizationCatchUp {
 
   /** The connection is gone: stop, silently (nothing more is read or sent). */
   cancel(): void {
-    this.done = true;
-    this.queue.length = 0;
+    this.stop();
   }
 
   /** Ends the catch-up after `position`: a removal that takes effect there. */
@@ -172,13 +174,17 @@ export class OrganizationCatchUp {
       this.attempts = 0;
       if (this.done) return;
       if (!page.complete) {
-        // What this connection missed is gone from history: it must refetch; then on from what is left.
-        if (!this.target.send(resyncFrameJson(this.organizationId, 'history_truncated'))) {
-          this.finish('failed');
-          return;
+        // What this connection missed is gone from history: it must refetch (told once per gap);
+        // then on from what is left, or from the feed when history holds nothing after it.
+        if (this.resyncedAt !== this.position) {
+          if (!this.target.send(resyncFrameJson(this.organizationId, 'history_truncated'))) {
+            this.finish('failed');
+            return;
+          }
+          this.resyncedAt = this.position;
         }
-        const first = page.entries[0];
-        if (first?.prev !== undefined) this.position = first.prev;
+        const rebase = page.entries.length > 0 ? page.entries[0]!.prev : this.deps.feed(this.organizationId)?.lastId;
+        if (rebase !== undefined && compareEventIds(rebase, this.position) > 0) this.position = rebase;
       }
       for (const entry of page.entries) this.queue.push(frameOfEntry(this.organizationId, entry));
       this.readToEnd = page.entries.length === 0;
@@ -188,7 +194,7 @@ export class OrganizationCatchUp {
         this.stopAt = this.position;
       }
       this.pump();
-    }, () => this.retry(() => this.read())).catch((error: unknown) => this.fail(error));
+    }, () => this.retry()).catch((error: unknown) => this.fail(error));
   }
 
   /** Reads what the feed lacks up to the position and hands it to the feed, then pumps on. */
@@ -212,7 +218,7 @@ export class OrganizationCatchUp {
         }
       }
       this.pump();
-    }, () => this.retry(() => this.pump())).catch((error: unknown) => this.fail(error));
+    }, () => this.retry()).catch((error: unknown) => this.fail(error));
   }
 
   private fail(error: unknown): void {
@@ -220,28 +226,41 @@ export class OrganizationCatchUp {
     this.finish('failed');
   }
 
-  private retry(again: () => void): void {
-    this.reading = false;
+  /**
+   * A history read failed: waits, still `reading` (so that a drain or a stop meanwhile starts no
+   * second read), then looks again from the current state.
+   */
+  private retry(): void {
     this.attempts += 1;
     const delayMs = this.deps.retryDelayMs(this.attempts);
     if (delayMs === undefined) {
+      this.reading = false;
       this.finish('failed');
       return;
     }
-    setTimeout(() => {
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.reading = false;
       if (this.done) return;
       try {
-        again();
+        this.pump();
       } catch (error) {
         this.fail(error);
       }
-    }, delayMs).unref();
+    }, delayMs);
+    this.retryTimer.unref();
   }
 
   private finish(outcome: CatchUpOutcome): void {
     if (this.done) return;
+    this.stop();
+    this.finished(outcome);
+  }
+
+  private stop(): void {
     this.done = true;
     this.queue.length = 0;
-    this.finished(outcome);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 }
