@@ -222,6 +222,11 @@ export class OrganizationFeed {
       this.forget();
     }).finally(() => {
       this.repairing = undefined;
+      // A frame held, or a sync asked for, after the loop's last look: another round.
+      if (this.pending.length > 0 || this.syncOwed) {
+        this.startRepair();
+        return;
+      }
       for (const resolve of [...this.idle]) resolve();
       this.idle.clear();
     });
@@ -268,12 +273,16 @@ export class OrganizationFeed {
         progressed = true;
       }
       if (fromHead && page.more) this.syncOwed = true;
-      if (!progressed && target?.prev !== undefined && target.prev !== this.lastId && !page.more) {
+      const reachedTarget = target !== undefined && (!page.more || (page.entries[0] !== undefined && compareEventIds(page.entries[0].id, target.id) >= 0));
+      if (!progressed && target?.prev !== undefined && target.prev !== this.lastId && reachedTarget) {
         // History holds nothing between the last id and the frame. When its prev is newer than the
-        // last id, that entry is lost (Redis lost data): say so. Either way the frame follows on.
+        // last id, that entry is lost (Redis lost data): say so. Either way the frame follows on
+        // (unless the hold overflowed meanwhile: the sync owed then reads it from history).
         if (compareEventIds(target.prev, this.lastId) > 0) this.announce('history_lost');
-        this.pending.shift();
-        this.publish(target);
+        if (this.pending[0] === target) {
+          this.pending.shift();
+          this.publish(target);
+        }
       }
     }
     if (read > 0) this.context.report.repaired(this.organizationId, read, why);
