@@ -39,6 +39,15 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
   let reading: Promise<void> | undefined;
   let stopped = false;
 
+  /** A handler that throws (a bug) must not end the reading: this pod would hear no command again. */
+  function contained(apply: () => void): void {
+    try {
+      apply();
+    } catch (error) {
+      logger.error({ err: error }, 'applying a cluster command threw; the reader goes on with the next');
+    }
+  }
+
   async function read(connection: Redis, handler: CommandHandler, from: { id: string; seq: number | undefined }): Promise<void> {
     let { id: lastId, seq: lastSeq } = from;
     let failures = 0;
@@ -60,7 +69,7 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
         const current = await connection.get(counter).catch(() => null);
         if (current !== null && lastSeq !== undefined && Number(current) < lastSeq) {
           logger.warn({ heard: lastSeq, counter: Number(current) }, 'the cluster command counter went back (Redis lost its data): re-reading membership state');
-          handler.missed();
+          contained(() => handler.missed());
           lastId = '0-0';
           lastSeq = 0;
         }
@@ -74,12 +83,12 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
           const seq = Number(values.get('s'));
           if (lastSeq !== undefined && seq !== lastSeq + 1) {
             logger.warn({ expected: lastSeq + 1, got: seq }, 'cluster commands were missed: re-reading membership state');
-            handler.missed();
+            contained(() => handler.missed());
           }
           lastSeq = seq;
           const command = parseCommand(values.get('c') ?? '');
           if (command === undefined) logger.warn('ignored a malformed cluster command');
-          else handler.command(command);
+          else contained(() => handler.command(command));
         }
       }
     }
@@ -105,7 +114,9 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
       reader = connection;
       connection.on('error', (error: Error) => logger.debug({ err: error }, 'command bus connection error'));
       const from = await position(connection);
-      reading = read(connection, handler, from);
+      reading = read(connection, handler, from).catch((error: unknown) => {
+        if (!stopped) logger.error({ err: error }, 'the cluster command reader stopped: this pod hears no more commands');
+      });
     },
     async publish(command: ClusterCommand) {
       await PUBLISH.run(options.redis, [stream, counter], [JSON.stringify(command), maxLength]);

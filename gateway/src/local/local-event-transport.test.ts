@@ -8,7 +8,7 @@ import { EventTooLargeError, createLocalEventTransport } from './local-event-tra
 
 /** The local transport under the real pipeline, with a sequencer that numbers events per organization. */
 async function started(options: { delayMs?: (n: number) => number } = {}) {
-  const transport = createLocalEventTransport({ maxEventBytes: 1_024 });
+  const transport = createLocalEventTransport({ maxEventBytes: 1_024, deliveryFault: (error) => { throw error; } });
   const sequenced: string[] = [];
   const frames: RoutedFrame[] = [];
   const counts = new Map<string, number>();
@@ -64,7 +64,7 @@ describe('createLocalEventTransport', () => {
   });
 
   it('is ready only while started, refuses to publish outside that, and stops idempotently', async () => {
-    const transport = createLocalEventTransport({ maxEventBytes: 1_024 });
+    const transport = createLocalEventTransport({ maxEventBytes: 1_024, deliveryFault: (error) => { throw error; } });
     expect(transport.isReady()).toBe(false);
     await expect(transport.publishInbound(task('a', 1))).rejects.toBeInstanceOf(EventSourceStateError);
     await expect(transport.publishRouted({ organizationId: 'a', id: '1-0', prev: '0-0', frame: '', publishedAtMs: undefined })).rejects.toBeInstanceOf(EventSourceStateError);

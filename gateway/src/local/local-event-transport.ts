@@ -7,6 +7,8 @@ import { EventSourceStateError } from '../consumer/event-source-error.js';
 
 export interface LocalEventTransportOptions {
   readonly now?: () => number;
+  /** An exception while delivering a routed frame (a bug): reported, never a crash. */
+  readonly deliveryFault: (error: unknown, frame: RoutedFrame) => void;
   /** Events whose `data` serialises to more bytes are refused (MAX_EVENT_BYTES). */
   readonly maxEventBytes: number;
 }
@@ -27,6 +29,7 @@ export class EventTooLargeError extends Error {
  */
 export function createLocalEventTransport(options: LocalEventTransportOptions): EventTransport {
   const now = options.now ?? Date.now;
+  const { deliveryFault } = options;
   let state: 'idle' | 'started' | 'stopping' | 'stopped' = 'idle';
   let run: IngestRun | undefined;
   let sink: RoutedSink | undefined;
@@ -92,7 +95,16 @@ export function createLocalEventTransport(options: LocalEventTransportOptions): 
     isReady: () => state === 'started',
     publishRouted(frame: RoutedFrame) {
       if (state !== 'started' && state !== 'stopping') return Promise.reject(new EventSourceStateError('the local event transport is not started'));
-      if (bound.has(frame.organizationId)) queueMicrotask(() => sink?.onFrame(frame));
+      if (bound.has(frame.organizationId)) {
+        queueMicrotask(() => {
+          // As the broker path does (routed-handler.ts): a bug in delivery is logged, not a crash.
+          try {
+            sink?.onFrame(frame);
+          } catch (error) {
+            deliveryFault(error, frame);
+          }
+        });
+      }
       return Promise.resolve();
     },
     publishInbound(message: DevPublishMessage) {

@@ -27,7 +27,7 @@ export type CloseReason =
   | 'internal_error';
 
 /** Where an unexpected exception was caught (and contained to one socket or request). */
-export type HandlerName = 'upgrade' | 'open' | 'message' | 'close' | 'http' | 'catch_up' | 'feed';
+export type HandlerName = 'upgrade' | 'open' | 'message' | 'close' | 'http' | 'catch_up' | 'feed' | 'membership';
 
 export type AuthFailureReason =
   | 'missing'

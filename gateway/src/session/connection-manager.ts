@@ -319,7 +319,12 @@ export class ConnectionManager {
         if (this.registry.revoke(session, organization)) this.feeds.release(organization);
         this.settle(session, organization);
       },
-    );
+    ).catch((error: unknown) => {
+      // A bug while taking the grant up: this connection closes (it resumes), the process stays up.
+      this.metrics.handlerErrors.inc({ handler: 'membership' });
+      this.logger.error({ err: error, connection: session.id, organization }, 'applying a grant failed; closing the connection');
+      if (session.status === 'open') session.close(CloseCode.InternalError, 'internal error', 'internal_error');
+    });
     return true;
   }
 

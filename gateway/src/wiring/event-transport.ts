@@ -8,5 +8,11 @@ export type EventTransportFactory = (config: Config, context: StoreContext) => E
 
 /** RabbitMQ when AMQP_URL is set, else in-process: the only place that chooses. */
 export const defaultEventTransport: EventTransportFactory = (config, context) => (config.amqp === undefined
-  ? createLocalEventTransport({ maxEventBytes: config.maxEventBytes })
+  ? createLocalEventTransport({
+    maxEventBytes: config.maxEventBytes,
+    deliveryFault: (error, frame) => {
+      context.metrics.handlerErrors.inc({ handler: 'feed' });
+      context.logger.error({ err: error, organizationId: frame.organizationId, id: frame.id }, 'delivering a routed frame threw');
+    },
+  })
   : createAmqpEventTransport({ ...config.amqp, podName: config.podName, maxEventBytes: config.maxEventBytes }, context));
