@@ -132,7 +132,11 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   async function start(): Promise<{ port: number; managementPort: number }> {
     const managementPort = await management.listen();
     await checkEpoch();
-    await stores.commands.start(createCommandHandler(manager, metrics, logger, { storeRecentlyLost: () => storeLoss() !== undefined }));
+    await stores.commands.start(createCommandHandler(manager, metrics, logger, {
+      checkStore: checkEpoch,
+      storeRecentlyLost: () => storeLoss() !== undefined,
+      retryDelayMs: (attempt) => backoffDelay(attempt, { minMs: 200, maxMs: 5_000 }),
+    }));
     await transport.start(pipeline, {
       onFrame: (frame) => {
         metrics.brokerDeliveries.inc();
