@@ -185,6 +185,40 @@ describe('createClient', () => {
     ]);
   });
 
+  it('starts an organization that could not be resumed where the gateway says, even below the old position', async () => {
+    harness = start();
+    await flush();
+    harness.ws.last.establish(['acme']);
+    harness.ws.last.event('acme', '500-0');
+    harness.ws.last.closed(1012);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(harness.ws.last.query.get('resume')).toBe('acme:500-0');
+    // History was lost, and the new one's clock is behind: its ids are below what this client saw.
+    harness.ws.last.establish(['acme'], { recovered: { acme: false }, resume: 'acme:0-0' });
+    harness.ws.last.receive({ event_type: 'task.event.created', id: '300-0', prev: '0-0', organization_id: 'acme', data: { id: 'n' } });
+    expect(ids(harness.events)).toEqual(['acme/500-0', 'acme/300-0']);
+    expect(harness.resyncs).toEqual([{ organizationId: 'acme', reason: 'history_truncated' }]);
+    expect(harness.ws.sockets).toHaveLength(2);
+  });
+
+  it('backs off when the gap it resumes for comes back every time, instead of replaying in a tight loop', async () => {
+    harness = start();
+    await flush();
+    const delays: number[] = [];
+    for (let round = 0; round < 3; round += 1) {
+      const socket = harness.ws.last;
+      socket.establish(['acme'], { resume: 'acme:99-0' });
+      socket.receive({ event_type: 'task.event.created', id: '102-0', prev: '101-0', organization_id: 'acme', data: { id: 'c' } });
+      await flush();
+      socket.closed(1000);
+      const status = harness.client.status;
+      if (status.type === 'reconnecting') delays.push(status.delayMs);
+      await vi.advanceTimersByTimeAsync(60_000);
+    }
+    expect(delays).toHaveLength(3);
+    expect(delays[2]!).toBeGreaterThan(delays[0]!);
+  });
+
   it('backs off exponentially with full jitter, one attempt at a time, and gives up after maxAttempts', async () => {
     harness = start({ baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 5, polling: false, random: () => 0.999 });
     const delays: number[] = [];

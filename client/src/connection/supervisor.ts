@@ -76,6 +76,8 @@ export class Supervisor {
   private failures = 0;
   /** Consecutive failed WebSocket attempts: reaching `pollingAfterFailures` switches to polling. */
   private wsFailures = 0;
+  /** Consecutive sessions closed because an event was missing: the backoff of the next resume. */
+  private gapCloses = 0;
   /** Organizations of the current or last session; undefined before the first. */
   private followed: Set<string> | undefined;
   private readonly token: TokenSource;
@@ -201,8 +203,16 @@ export class Supervisor {
       this.scheduleUpgrade();
       return;
     }
+    // A gap that keeps coming back must not be a tight loop of replays: consecutive gap closes
+    // count as failures (the backoff grows, and ends at maxAttempts).
+    if (slot.gap) {
+      this.gapCloses += 1;
+      this.failures = this.gapCloses - 1;
+    } else if (outcome.established) {
+      this.gapCloses = 0;
+    }
     // A rate-limit close asks for a pause: it counts as a failure, so the backoff grows.
-    const kind = !outcome.established ? 'attempt-failed' : outcome.code === CloseCode.RateLimited ? 'retry-later' : 'session-ended';
+    const kind = !outcome.established ? 'attempt-failed' : outcome.code === CloseCode.RateLimited || slot.gap ? 'retry-later' : 'session-ended';
     this.retryWebSocket(outcome.error, kind);
   }
 
@@ -272,6 +282,7 @@ export class Supervisor {
         for (const [organizationId, recovered] of Object.entries(response.recovered)) {
           if (!recovered) this.sink.resync({ organizationId, reason: 'history_truncated' });
         }
+        this.restartUnrecovered(response.recovered);
         this.followed = new Set(organizations);
       }
       for (const event of response.events) {
@@ -331,7 +342,19 @@ export class Supervisor {
     for (const organizationId of this.cursor.organizations()) {
       if (!this.followed.has(organizationId)) this.cursor.forget(organizationId);
     }
+    this.restartUnrecovered(recovered);
     for (const notice of notices) this.sink.resync(notice);
+  }
+
+  /**
+   * Organizations the gateway could not resume start where it says, not where this client was: the
+   * old mark could be ahead of every new id (the history was lost and its clock is behind), and every
+   * new event would be dropped as a duplicate.
+   */
+  private restartUnrecovered(recovered: Readonly<Record<string, boolean>> | undefined): void {
+    for (const [organizationId, complete] of Object.entries(recovered ?? {})) {
+      if (!complete) this.cursor.forget(organizationId);
+    }
   }
 
   private deliver(event: OrganizationEvent): void {
