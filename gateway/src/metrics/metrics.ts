@@ -150,7 +150,7 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     redisConnected: new Gauge({ name: `${p}redis_connected`, help: '1 while the Redis connection is ready.', registers }),
     redisReconnects: new Counter({ name: `${p}redis_reconnects_total`, help: 'Redis reconnection attempts.', registers }),
     canaryAge: new Gauge({ name: `${p}consumer_canary_age_seconds`, help: 'Seconds since this pod last received its own readiness canary through the broker.', registers }),
-    eventsSequenced: labelled(new Counter({ name: `${p}events_sequenced_total`, help: 'Events given a history id by this pod (result: appended, duplicate).', labelNames: ['result'] as const, registers })),
+    eventsSequenced: labelled(new Counter({ name: `${p}events_sequenced_total`, help: 'Events given a history id by this pod (result: appended, duplicate).', labelNames: ['result'] as const, registers }), [{ result: 'appended' }, { result: 'duplicate' }]),
     eventsDuplicateDropped: new Counter({ name: `${p}events_duplicates_dropped_total`, help: 'Routed frames dropped because their id was already delivered (redeliveries).', registers }),
     organizationsBound: new Gauge({ name: `${p}organizations_bound`, help: 'Organizations whose events this pod receives from the broker.', registers }),
     resumes: labelled(new Counter({ name: `${p}resumes_total`, help: 'Per-organization resumptions on connect, by whether the history reached back.', labelNames: ['recovered'] as const, registers })),
