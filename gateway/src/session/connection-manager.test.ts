@@ -319,14 +319,16 @@ describe('ConnectionManager', () => {
     expect(manager.applyMembership(removed('acme'), a3!.id)).toBe(0);
   });
 
-  it('revokes at once when the feed already delivered the removal\'s position', async () => {
-    const { manager, feedOf, append, principal, connect, interest } = setup();
+  it('revokes at once when the feed already delivered the removal\'s position, counting a removal heard late', async () => {
+    const { manager, feedOf, append, principal, connect, interest, metrics } = setup();
     const frames = await append('acme', 2);
-    for (const frame of frames) feedOf('acme').deliver(frame);
-    const { socket } = connect(principal('u1', ['acme']), { acme: live(frames[1]!.id) });
+    feedOf('acme').deliver(frames[0]!);
+    const { socket } = connect(principal('u1', ['acme']), { acme: live(frames[0]!.id) });
+    feedOf('acme').deliver(frames[1]!); // routed before this pod heard the removal at frames[0]
     expect(manager.applyMembership(removed('acme'), frames[0]!.id)).toBe(1);
-    expect(socket.after()).toEqual(['organization.access.revoked acme']);
+    expect(socket.after()).toEqual([frames[1]!.id, 'organization.access.revoked acme']);
     expect(interest.get('acme')).toBe(0);
+    expect(await counter(metrics, 'orgcast_membership_late_removals_total')).toBe(1);
   });
 
   it('stops a catch-up at a removal\'s position, revokes there, and never subscribes', async () => {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
 import type { InboundMembershipChange } from '../events/inbound-event.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
+import { compareEventIds } from '../history/event-id.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { MembershipStore } from '../membership/membership-store.js';
 import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
@@ -285,11 +286,19 @@ export class ConnectionManager {
       if (!this.registry.receives(session, organization)) return false;
       const transition = this.begin(session, organization, 'leaving');
       const catchUp = session.catchUps?.get(organization);
+      const feed = this.catchUpDeps.feed(organization);
+      // Without a catch-up the connection is live: it has what the feed delivered.
+      const reached = catchUp?.position ?? feed?.lastId;
+      if (reached !== undefined && compareEventIds(reached, position) > 0) {
+        // The removal came by the command stream after the routed path had moved on: the member
+        // got events past its position. Not silent: counted and logged (docs/architecture.md).
+        this.metrics.lateRemovals.inc();
+        this.logger.warn({ connection: session.id, user: session.userId, organization, position, reached }, 'a removal was heard after events past its position reached the member');
+      }
       if (catchUp !== undefined) {
         catchUp.stopAfter(position);
         return true;
       }
-      const feed = this.catchUpDeps.feed(organization);
       if (feed === undefined) this.revoke(session, organization);
       else {
         feed.whenDelivered(position, () => {
