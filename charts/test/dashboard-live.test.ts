@@ -282,7 +282,7 @@ describe('[prometheus] chart and dashboard against a live gateway', () => {
     // Latency and event-loop lag measure this machine's speed during start-up, not health.
     const performance = new Set(['OrgcastDeliveryLatencyHigh', 'OrgcastEventLoopLagHigh']);
     expect(rules.filter((r) => r.state !== 'inactive' && !performance.has(r.name)).map((r) => `${r.name}: ${r.state}`)).toEqual([]);
-    expect(rules).toHaveLength(16);
+    expect(rules).toHaveLength(17);
   });
 
   it('drains and exits 0 on SIGTERM', async () => {
