@@ -65,8 +65,8 @@ export const gatewayQueuePrefix = (runId: string): string => `lt.${runId}.pod.`;
 export async function cleanupGatewayRun(options: { runId: string; amqpUrl: string; redisUrl?: string | undefined; podNames: readonly string[] }): Promise<void> {
   const exchange = gatewayExchange(options.runId);
   await deleteAmqpObjects(options.amqpUrl, {
-    queues: [...options.podNames.map((name) => `${gatewayQueuePrefix(options.runId)}${name}`), `${exchange}.dead-letter`, `${exchange}.ingest`],
-    exchanges: [exchange, `${exchange}.dead-letter`, `${exchange}.routed`],
+    queues: [...options.podNames.map((name) => `${gatewayQueuePrefix(options.runId)}${name}`), `${exchange}.dead-letter`, `${exchange}.ingest`, `${exchange}.overflow`],
+    exchanges: [exchange, `${exchange}.dead-letter`, `${exchange}.routed`, `${exchange}.overflow`],
   });
   if (options.redisUrl !== undefined) await deleteRedisPrefix(options.redisUrl, `lt:${options.runId}:`);
 }
