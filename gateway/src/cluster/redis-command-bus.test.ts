@@ -73,4 +73,21 @@ describe('createRedisCommandBus', () => {
     await redis!.redis.set(`${redis!.prefix}{commands}:seq`, '1');
     await waitFor(() => reader.missed() === 1, 3_000, 'the loss noticed');
   });
+
+  it('after a restore from an older snapshot, re-applies none of the restored commands, and goes on with new ones', async () => {
+    const reader = await started();
+    for (const user of ['a', 'b', 'c']) await reader.bus.publish(disconnect(user));
+    await waitFor(() => reader.heard.length === 3, 3_000, 'three commands');
+    // The snapshot held a and b: c's entry is gone and the counter is back at 2.
+    const stream = `${redis!.prefix}{commands}`;
+    const [last] = await redis!.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+    await redis!.redis.xdel(stream, last![0]);
+    await redis!.redis.set(`${stream}:seq`, '2');
+    await waitFor(() => reader.missed() === 1, 3_000, 'the restore noticed');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await reader.bus.publish(disconnect('d'));
+    await waitFor(() => reader.heard.length === 4, 3_000, 'the new command');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(reader.heard).toEqual(['a', 'b', 'c', 'd']);
+  });
 });

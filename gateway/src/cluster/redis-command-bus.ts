@@ -64,14 +64,15 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
         continue;
       }
       if (reply === null) {
-        // Idle: a counter below the last number heard means Redis lost its data (a new stream may
-        // even reuse ids already read): start again from the beginning of the new one.
+        // Idle: a counter below the last number heard means Redis lost its data or was restored
+        // from an older snapshot. The memberships are re-read (missed); commands go on after the
+        // last id heard: a restored stream's older entries were applied already (re-applying a
+        // disconnect would close its user again), a new stream's ids come later (Redis's clock).
         const current = await connection.get(counter).catch(() => null);
         if (current !== null && lastSeq !== undefined && Number(current) < lastSeq) {
           logger.warn({ heard: lastSeq, counter: Number(current) }, 'the cluster command counter went back (Redis lost its data): re-reading membership state');
           contained(() => handler.missed());
-          lastId = '0-0';
-          lastSeq = 0;
+          lastSeq = undefined;
         }
         continue;
       }
