@@ -22,8 +22,9 @@ export function checkGoals(scenario: string, cases: readonly CaseResult[], compa
   const ours = cases.filter((c) => c.target === 'orgcast');
   const checks: Check[] = [];
   const small = (c: CaseResult): boolean => c.connections < FULL_SIZE.connections || (TIMED.has(scenario) && run.durationMs < FULL_SIZE.durationMs);
-  const push = (c: CaseResult, check: Omit<Check, 'indicative'>): void => {
-    checks.push({ ...check, indicative: small(c) });
+  const push = (c: CaseResult, check: Omit<Check, 'indicative'>, correctness = false): void => {
+    // A loss is a loss at any size: correctness checks are never only indicative.
+    checks.push({ ...check, indicative: !correctness && small(c) });
   };
   if (scenario === 'idle') {
     for (const c of ours) {
@@ -68,7 +69,7 @@ export function checkGoals(scenario: string, cases: readonly CaseResult[], compa
     for (const c of ours.filter((x) => x.reconnect !== undefined)) {
       const r = c.reconnect!;
       push(c, { name: 'all clients back after a pod kill', target: '≤ 10 s', value: r.allBackMs === undefined ? 'not all back' : `${(r.allBackMs / 1000).toFixed(2)} s`, met: r.allBackMs !== undefined && r.allBackMs <= 10_000 });
-      if (c.delivery !== undefined) push(c, { name: 'events lost in the storm', target: '0', value: formatCount(c.delivery.lost), met: c.delivery.lost === 0 });
+      if (c.delivery !== undefined) push(c, { name: 'events lost in the storm', target: '0', value: formatCount(c.delivery.lost), met: c.delivery.lost === 0 }, true);
     }
   }
   return checks;
