@@ -5,6 +5,8 @@ import type { TokenVerifier } from './auth/principal.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import { createClusterMember, type ClusterMember } from './cluster/cluster-member.js';
 import { createCommandHandler } from './cluster/command-handler.js';
+import { fencedHistory } from './cluster/fenced-history.js';
+import type { HistoryStore } from './history/history-store.js';
 import { createDiscovery } from './cluster/create-discovery.js';
 import { createPodDeletionCostUpdater } from './cluster/create-pod-deletion-cost.js';
 import type { Config } from './config/config.js';
@@ -92,8 +94,10 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     logger,
     faults,
   });
-  const feeds = new OrganizationFeeds(transport, server.broadcaster, stores.history, metrics, logger, config.feeds);
-  const manager = buildConnections(config, stores, feeds, server.broadcaster, metrics, logger);
+  // What connections are sent from history waits, like the routed frames, for the cluster commands before it.
+  const delivered = fencedHistory(stores.history, stores.commands.fence);
+  const feeds = new OrganizationFeeds(transport, server.broadcaster, delivered, stores.commands.fence, metrics, logger, config.feeds);
+  const manager = buildConnections(config, stores, delivered, feeds, server.broadcaster, metrics, logger);
   const pipeline = createSequencingPipeline(new Sequencer(stores.history, stores.membership, stores.commands, metrics, logger), transport, {
     retryDelayMs: 1_000,
     window: INGEST_WINDOW,
@@ -102,7 +106,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
     now: Date.now,
   });
   server.serve({
-    connect: buildConnectFlow(config, verifier, stores, feeds, manager, lifecycle, metrics, logger),
+    connect: buildConnectFlow(config, verifier, stores, delivered, feeds, manager, lifecycle, metrics, logger),
     manager,
     routes: buildPublicRoutes(config, verifier, stores, feeds, transport, lifecycle, metrics, logger),
   });
@@ -200,13 +204,13 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   return { metrics, connections: manager, start, stop, readiness };
 }
 
-function buildConnections(config: Config, stores: Stores, feeds: OrganizationFeeds, topics: TopicBroadcaster, metrics: GatewayMetrics, logger: Logger): ConnectionManager {
+function buildConnections(config: Config, stores: Stores, history: HistoryStore, feeds: OrganizationFeeds, topics: TopicBroadcaster, metrics: GatewayMetrics, logger: Logger): ConnectionManager {
   return new ConnectionManager({
     ...config.server,
     podName: config.podName,
     tokenGraceMs: config.auth.clockToleranceSeconds * 1000,
   }, metrics, logger, feeds, {
-    history: stores.history,
+    history,
     feed: (organizationId) => feeds.feed(organizationId),
     subscribers: (organizationId) => topics.subscribers(organizationTopic(organizationId)),
     pageSize: CATCH_UP_PAGE,
@@ -255,12 +259,12 @@ function buildAdmission(config: Config, verifier: TokenVerifier, stores: Stores,
   });
 }
 
-function buildConnectFlow(config: Config, verifier: TokenVerifier, stores: Stores, feeds: OrganizationFeeds, manager: ConnectionManager, lifecycle: Lifecycle, metrics: GatewayMetrics, logger: Logger): ReturnType<typeof createConnectFlow> {
+function buildConnectFlow(config: Config, verifier: TokenVerifier, stores: Stores, history: HistoryStore, feeds: OrganizationFeeds, manager: ConnectionManager, lifecycle: Lifecycle, metrics: GatewayMetrics, logger: Logger): ReturnType<typeof createConnectFlow> {
   return createConnectFlow({
     admit: buildAdmission(config, verifier, stores, () => manager.size, lifecycle, metrics, logger),
     slots: slotsOf(config, stores, logger),
     feeds,
-    history: stores.history,
+    history,
     manager,
     resumeMaxEvents: config.history.resumeMaxEvents,
     metrics,
@@ -339,7 +343,9 @@ function buildManagementServer(config: Config, stores: Stores, readiness: () => 
   if (config.adminToken !== undefined) {
     routes.push(...createAdminRoutes({
       adminToken: config.adminToken,
-      disconnectUser: (userId, reason) => stores.commands.publish({ type: 'disconnect_user', userId, reason }),
+      disconnectUser: async (userId, reason) => {
+        await stores.commands.publish({ type: 'disconnect_user', userId, reason });
+      },
       logger,
     }));
   }

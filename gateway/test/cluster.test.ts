@@ -232,6 +232,46 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
     await Promise.all([...nora, watcher].map((c) => c.close()));
   });
 
+  it('applies a removal before the events after it even when a pod\'s command reader lags the broker (its Redis connection cut)', async () => {
+    const [a, b] = cluster.pods as [RunningGateway, RunningGateway];
+    const ida = [await TestClient.established(a.wsUrl, await token('ida', ['lag-org'])), await TestClient.established(b.wsUrl, await token('ida', ['lag-org']))];
+    const watcher = await TestClient.established(b.wsUrl, await token('wes', ['lag-org']));
+    await cluster.publisher.tasks(Array.from({ length: 5 }, (_, n) => ({ organizationId: 'lag-org', data: { n } })));
+    await watcher.waitForCount(undefined, 5);
+    // Every pod's command reader loses its Redis connection again and again: the removal reaches
+    // the pods on the command stream long after the events behind it arrive on the broker.
+    const redis = cluster.redis.redis;
+    const cutReaders = async (): Promise<void> => {
+      const list = await redis.client('LIST') as string;
+      const ids = list.split('\n').filter((line) => line.includes(`name=${cluster.redis.prefix}command-reader`)).map((line) => /\bid=(\d+)/.exec(line)?.[1]).filter((id) => id !== undefined);
+      for (const id of ids) await redis.client('KILL', 'ID', id);
+    };
+    let cutting = true;
+    const cutter = (async () => {
+      while (cutting) {
+        await cutReaders();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    try {
+      await cluster.publisher.membership('organization.member.removed', 'lag-org', 'ida');
+      await cluster.publisher.tasks(Array.from({ length: 10 }, (_, n) => ({ organizationId: 'lag-org', data: { n: 5 + n } })));
+      await watcher.waitForCount(undefined, 15, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      cutting = false;
+      await cutter;
+    }
+    for (const client of ida) {
+      await client.waitFor((f) => f.event_type === 'organization.access.revoked', 8_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(client.events().map((e) => (e.data as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
+    }
+    expect(await metricValue(b, /^orgcast_membership_late_removals_total\{[^}]*\} (\d+)/m)).toBe(0);
+    expect(await metricValue(b, /^orgcast_command_fence_waits_total\{[^}]*\} (\d+)/m)).toBeGreaterThan(0);
+    await Promise.all([...ida, watcher].map((c) => c.close()));
+  });
+
   it('re-reads every connection\'s memberships when commands may have been missed (a removal never heard is still applied)', async () => {
     const [a] = cluster.pods as [RunningGateway];
     const client = await TestClient.established(a.wsUrl, await token('rita', ['lost-org', 'kept-org']));

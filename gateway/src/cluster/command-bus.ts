@@ -1,5 +1,6 @@
 import type { InboundMembershipChange } from '../events/inbound-event.js';
 import { isEventId } from '../history/event-id.js';
+import { NO_COMMAND_FENCE, type CommandFence } from './command-progress.js';
 
 /** Commands every pod applies to its own connections. */
 export type ClusterCommand =
@@ -29,7 +30,13 @@ export interface CommandHandler {
  */
 export interface CommandBus {
   start(handler: CommandHandler): Promise<void>;
-  publish(command: ClusterCommand): Promise<void>;
+  /**
+   * Resolves with the command's number in the bus's order once it is on the bus; undefined when
+   * the bus applies commands as they are published (nothing to wait for).
+   */
+  publish(command: ClusterCommand): Promise<number | undefined>;
+  /** How far this pod has applied the commands (command-progress.ts). */
+  readonly fence: CommandFence;
   stop(): Promise<void>;
 }
 
@@ -42,7 +49,9 @@ export function createLocalCommandBus(): CommandBus {
     },
     publish: async (command) => {
       handler?.command(command);
+      return undefined;
     },
+    fence: NO_COMMAND_FENCE,
     stop: async () => {
       handler = undefined;
     },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { LuaScript } from '../redis/lua-script.js';
 import { backoffDelay } from '../retry/backoff.js';
 import { parseCommand, type ClusterCommand, type CommandBus, type CommandHandler } from './command-bus.js';
+import { CommandProgress, type CommandFence } from './command-progress.js';
 
 export interface RedisCommandBusOptions {
   readonly redis: Redis;
@@ -12,6 +13,10 @@ export interface RedisCommandBusOptions {
   readonly maxLength?: number;
   /** How long one XREAD blocks (a stop waits at most this long for the reader). */
   readonly blockMs?: number;
+  /** How long a frame or a read waits at most for this pod's reader to apply a command (CommandFence). */
+  readonly fenceTimeoutMs?: number;
+  /** A fence wait ended by its timeout (the reader could not read the stream meanwhile). */
+  readonly fenceTimedOut?: (seq: number, heard: number) => void;
 }
 
 /** KEYS = stream, sequence counter; ARGV = command JSON, max length. Numbers the command and appends it. */
@@ -35,6 +40,15 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
   const maxLength = options.maxLength ?? 100_000;
   const blockMs = options.blockMs ?? 2_000;
   const { logger } = options;
+  const progress = new CommandProgress({
+    timeoutMs: options.fenceTimeoutMs ?? 5_000,
+    timedOut: options.fenceTimedOut ?? ((seq, heard) => logger.warn({ seq, heard }, 'waited in vain for the cluster command reader; delivering without it')),
+  });
+  const fence: CommandFence = {
+    hasHeard: (seq) => progress.hasHeard(seq),
+    waitFor: (seq) => progress.waitFor(seq),
+    latest: async () => Number(await options.redis.get(counter) ?? 0),
+  };
   let reader: Redis | undefined;
   let reading: Promise<void> | undefined;
   let stopped = false;
@@ -71,6 +85,7 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
         const current = await connection.get(counter).catch(() => null);
         if (current !== null && lastSeq !== undefined && Number(current) < lastSeq) {
           logger.warn({ heard: lastSeq, counter: Number(current) }, 'the cluster command counter went back (Redis lost its data): re-reading membership state');
+          progress.restarted(Number(current), lastSeq);
           contained(() => handler.missed());
           lastSeq = undefined;
         }
@@ -84,12 +99,15 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
           const seq = Number(values.get('s'));
           if (lastSeq !== undefined && seq !== lastSeq + 1) {
             logger.warn({ expected: lastSeq + 1, got: seq }, 'cluster commands were missed: re-reading membership state');
+            if (seq < lastSeq) progress.restarted(seq - 1, lastSeq);
             contained(() => handler.missed());
           }
           lastSeq = seq;
           const command = parseCommand(values.get('c') ?? '');
           if (command === undefined) logger.warn('ignored a malformed cluster command');
           else contained(() => handler.command(command));
+          // Applied (a membership change takes effect synchronously): what waits behind it goes on.
+          if (Number.isSafeInteger(seq)) progress.applied(seq);
         }
       }
     }
@@ -115,15 +133,19 @@ export function createRedisCommandBus(options: RedisCommandBusOptions): CommandB
       reader = connection;
       connection.on('error', (error: Error) => logger.debug({ err: error }, 'command bus connection error'));
       const from = await position(connection);
+      // Commands before the pod started are in the stores its connections read on connect.
+      if (from.seq !== undefined) progress.applied(from.seq);
       reading = read(connection, handler, from).catch((error: unknown) => {
         if (!stopped) logger.error({ err: error }, 'the cluster command reader stopped: this pod hears no more commands');
       });
     },
     async publish(command: ClusterCommand) {
-      await PUBLISH.run(options.redis, [stream, counter], [JSON.stringify(command), maxLength]);
+      return Number(await PUBLISH.run(options.redis, [stream, counter], [JSON.stringify(command), maxLength]));
     },
+    fence,
     async stop() {
       stopped = true;
+      progress.close();
       const connection = reader;
       reader = undefined;
       if (connection === undefined) return;

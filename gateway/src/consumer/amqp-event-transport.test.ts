@@ -81,6 +81,7 @@ async function startPod(setup: PodSetup): Promise<Pod> {
   const source = createAmqpEventTransport(options, { logger, metrics });
   const pod: Pod = { name, source, metrics, options, sequenced: [], memberships: [], frames: [] };
   const pipeline = createSequencingPipeline({
+    runStarted: () => undefined,
     async sequence(event, dedupeKey) {
       const data: unknown = JSON.parse(event.dataJson);
       await setup.beforeSequence?.(data);

@@ -17,10 +17,13 @@ export const PREV_HEADER = 'x-prev-id';
 /** Header of a routed message: when the sequencer published it (ms since the epoch). */
 export const ROUTED_AT_HEADER = 'x-routed-at-ms';
 
+/** Header of a routed message: the number of the newest cluster command sequenced before it (RoutedFrame.commandFence). */
+export const COMMAND_FENCE_HEADER = 'x-command-fence';
+
 /**
  * The routed exchange's wire format: routing key = organizationRoutingKey (the id, or its hash
  * when long), body = the frame as sent to sockets, headers `x-event-id`, `x-prev-id`,
- * `x-organization-id`, `x-published-at-ms` and `x-routed-at-ms`. Transient on purpose:
+ * `x-organization-id`, `x-published-at-ms`, `x-routed-at-ms` and `x-command-fence`. Transient on purpose:
  * the history is the record (the ingest message is acked only after this confirm, which for a
  * transient message comes as soon as it is enqueued, not after a disk sync), and a pod that lost
  * its broker connection re-reads its organizations' history after reconnecting
@@ -33,6 +36,7 @@ export function publishRoutedFrame(channel: ConfirmChannel, exchange: string, fr
   if (frame.prev !== undefined) headers[PREV_HEADER] = frame.prev;
   if (frame.publishedAtMs !== undefined) headers[PUBLISHED_AT_HEADER] = frame.publishedAtMs;
   if (frame.routedAtMs !== undefined) headers[ROUTED_AT_HEADER] = frame.routedAtMs;
+  if (frame.commandFence !== undefined) headers[COMMAND_FENCE_HEADER] = frame.commandFence;
   return new Promise((resolve, reject) => {
     const confirmed = (error: unknown): void => {
       if (error === null || error === undefined) resolve();
@@ -56,6 +60,7 @@ export function routedFrameOf(message: ConsumeMessage): RoutedFrame | undefined 
   if (!isEventId(id)) return undefined;
   const organizationId = headers?.[ORGANIZATION_HEADER];
   const prev = headers?.[PREV_HEADER];
+  const fence = headers?.[COMMAND_FENCE_HEADER];
   return {
     organizationId: typeof organizationId === 'string' && organizationId !== '' ? organizationId : message.fields.routingKey,
     id,
@@ -63,5 +68,6 @@ export function routedFrameOf(message: ConsumeMessage): RoutedFrame | undefined 
     frame: message.content.toString('utf8'),
     publishedAtMs: publishedAtHeaderMs(headers),
     routedAtMs: timeHeaderMs(headers, ROUTED_AT_HEADER),
+    commandFence: typeof fence === 'number' && Number.isSafeInteger(fence) && fence > 0 ? fence : undefined,
   };
 }

@@ -17,4 +17,10 @@ export interface RoutedFrame {
   readonly publishedAtMs: number | undefined;
   /** When the sequencer published it (ms, its clock), for the `routing` stage. */
   readonly routedAtMs?: number | undefined;
+  /**
+   * The number of the newest cluster command (a membership change) sequenced before this event: a
+   * pod delivers the frame only once it has applied that command (cluster/command-progress.ts), so
+   * a removal takes effect before the events after it. Undefined: nothing to wait for.
+   */
+  readonly commandFence?: number | undefined;
 }

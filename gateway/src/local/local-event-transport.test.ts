@@ -13,6 +13,7 @@ async function started(options: { delayMs?: (n: number) => number } = {}) {
   const frames: RoutedFrame[] = [];
   const counts = new Map<string, number>();
   const pipeline = createSequencingPipeline({
+    runStarted: () => undefined,
     async sequence(event, dedupeKey) {
       await new Promise((resolve) => setTimeout(resolve, options.delayMs?.(sequenced.length) ?? 0));
       sequenced.push(`${event.organizationId}:${event.dataJson}:${dedupeKey}`);

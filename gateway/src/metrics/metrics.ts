@@ -98,6 +98,8 @@ export interface GatewayMetrics {
   readonly eventStages: StageTimer;
   readonly membershipChanges: Labelled<'change'>;
   readonly lateRemovals: Counter;
+  readonly commandFenceWaits: Counter;
+  readonly commandFenceTimeouts: Counter;
   readonly brokerConnected: Gauge;
   readonly brokerReconnects: Counter;
   readonly redisConnected: Gauge;
@@ -147,6 +149,8 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     eventStages: stageTimer(new Histogram({ name: `${p}event_stage_seconds`, help: 'Seconds an event spent in each stage of the cluster path: ingest_wait (publish to the sequencer receiving it), sequencing (received to routed publish), routing (routed publish to this pod receiving it).', labelNames: ['stage'] as const, buckets: LATENCY_BUCKETS, registers })),
     membershipChanges: labelled(new Counter({ name: `${p}membership_changes_total`, help: 'Membership events applied, by change (added, removed).', labelNames: ['change'] as const, registers })),
     lateRemovals: new Counter({ name: `${p}membership_late_removals_total`, help: 'Removals this pod heard after it had already delivered events past their position to the removed member (its command reader behind the routed path).', registers }),
+    commandFenceWaits: new Counter({ name: `${p}command_fence_waits_total`, help: 'Times a feed held routed frames until this pod had applied a cluster command (a membership change) sequenced before them: its command reader was behind the broker.', registers }),
+    commandFenceTimeouts: new Counter({ name: `${p}command_fence_timeouts_total`, help: 'Waits for this pod\'s command reader that ended by their timeout (the reader could not read the command stream); the frames went out without it.', registers }),
     brokerConnected: new Gauge({ name: `${p}broker_connected`, help: '1 while the RabbitMQ connection and channel are open.', registers }),
     brokerReconnects: new Counter({ name: `${p}broker_reconnects_total`, help: 'RabbitMQ reconnections after a loss.', registers }),
     redisConnected: new Gauge({ name: `${p}redis_connected`, help: '1 while the Redis connection is ready.', registers }),

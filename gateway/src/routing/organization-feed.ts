@@ -1,3 +1,4 @@
+import type { CommandFence } from '../cluster/command-progress.js';
 import { frameOfEntry } from '../events/history-frame.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
 import { compareEventIds } from '../history/event-id.js';
@@ -7,6 +8,8 @@ import { resyncFrameJson, type ResyncReason } from '../protocol/frames.js';
 /** What a feed needs around it (OrganizationFeeds provides it). */
 export interface FeedContext {
   readonly history: Pick<HistoryStore, 'readAfter'>;
+  /** How far this pod has applied the cluster commands: a frame waits for the ones sequenced before it. */
+  readonly commands: Pick<CommandFence, 'hasHeard' | 'waitFor'>;
   /** Fans a frame out to the organization's subscribed sockets; returns how many it reached. */
   publish(organizationId: string, text: string, frame: RoutedFrame | undefined): number;
   /** Sockets subscribed to the organization on this pod. */
@@ -27,6 +30,8 @@ export interface FeedContext {
 /** What a feed tells the metrics and the log. */
 export interface FeedReport {
   duplicate(): void;
+  /** Frames wait for this pod to apply a cluster command sequenced before them (a membership change). */
+  fenceWait(organizationId: string, seq: number): void;
   repaired(organizationId: string, frames: number, why: 'gap' | 'sync'): void;
   resync(organizationId: string, reason: ResyncReason): void;
   repairFailed(organizationId: string, error: unknown, attempt: number): void;
@@ -50,7 +55,9 @@ interface Watcher {
  * delivered id means frames were lost on the way (a pod queue that overflowed, a nacked publish, a
  * broker restart), and the feed reads them from history, the source of truth, before delivering
  * it (frames arriving meanwhile wait). What history no longer holds is announced to the subscribers
- * as an `organization.resync`. No I/O but the history reads.
+ * as an `organization.resync`. A frame sequenced after a cluster command (a membership change)
+ * this pod has not applied yet waits for it, with the frames behind it (`commandFence`). No I/O
+ * but the history reads and those waits.
  *
  * The position is unknown until the first frame, or until a connection sets it (`startAt`).
  */
@@ -82,6 +89,13 @@ export class OrganizationFeed {
     }
     if (this.lastId !== undefined && compareEventIds(frame.id, this.lastId) <= 0) {
       this.context.report.duplicate();
+      return;
+    }
+    if (frame.commandFence !== undefined && !this.context.commands.hasHeard(frame.commandFence)) {
+      // A membership change sequenced before it has not taken effect here yet (the command stream
+      // lags the broker): it waits, and the frames after it with it (repair's first step).
+      this.pending.push(frame);
+      this.startRepair();
       return;
     }
     if (this.lastId === undefined || frame.prev === undefined || frame.prev === this.lastId) {
@@ -237,6 +251,7 @@ export class OrganizationFeed {
     let read = 0;
     const why = this.syncOwed ? 'sync' : 'gap';
     for (let attempt = 0; ;) {
+      await this.commandsApplied();
       this.deliverPendingThatFollow();
       if (this.lastId === undefined) {
         this.pending = [];
@@ -286,6 +301,20 @@ export class OrganizationFeed {
       }
     }
     if (read > 0) this.context.report.repaired(this.organizationId, read, why);
+  }
+
+  /** Waits until this pod has applied every cluster command sequenced before the frames held. */
+  private async commandsApplied(): Promise<void> {
+    for (;;) {
+      let fence: number | undefined;
+      for (const frame of this.pending) {
+        const seq = frame.commandFence;
+        if (seq !== undefined && (fence === undefined || seq > fence) && !this.context.commands.hasHeard(seq)) fence = seq;
+      }
+      if (fence === undefined) return;
+      this.context.report.fenceWait(this.organizationId, fence);
+      await this.context.commands.waitFor(fence);
+    }
   }
 
   private deliverPendingThatFollow(): void {

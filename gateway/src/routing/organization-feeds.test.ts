@@ -5,11 +5,12 @@ import { frameOfEntry } from '../events/history-frame.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
 import { createMemoryHistoryStore } from '../history/memory-history-store.js';
 import type { HistoryStore } from '../history/history-store.js';
+import { CommandProgress } from '../cluster/command-progress.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { OrganizationFeeds } from './organization-feeds.js';
 
 /** Feeds over a real in-memory history; `subscribers` is what the topics report. */
-function setup(options: Partial<{ bufferSize: number; bufferMs: number; lingerMs: number }> = {}) {
+function setup(options: Partial<{ bufferSize: number; bufferMs: number; lingerMs: number; fenceTimeoutMs: number }> = {}) {
   const bound = new Set<string>();
   const calls: string[] = [];
   const binder: FeedBinder = {
@@ -39,10 +40,13 @@ function setup(options: Partial<{ bufferSize: number; bufferMs: number; lingerMs
     lastId: (org) => history.lastId(org),
   };
   const metrics = createMetrics({ collectDefaults: false });
+  const timedOut: number[] = [];
+  const commands = new CommandProgress({ timeoutMs: options.fenceTimeoutMs ?? 60_000, timedOut: (seq) => timedOut.push(seq) });
+  const fence = { hasHeard: (seq: number) => commands.hasHeard(seq), waitFor: (seq: number) => commands.waitFor(seq) };
   const feeds = new OrganizationFeeds(binder, {
     publish: (topic, text) => (published.push([topic, text]), topics.subscribers),
     subscribers: () => topics.subscribers,
-  }, readable, metrics, pino({ level: 'silent' }), { bufferSize: 3, bufferMs: 1_000, lingerMs: 50, ...options }, () => clock);
+  }, readable, fence, metrics, pino({ level: 'silent' }), { bufferSize: 3, bufferMs: 1_000, lingerMs: 50, ...options }, () => clock);
   /** Appends n events to the organization's history; returns their frames, as the sequencer routes them. */
   let keys = 0;
   const append = async (org: string, n: number): Promise<RoutedFrame[]> => {
@@ -56,7 +60,7 @@ function setup(options: Partial<{ bufferSize: number; bufferMs: number; lingerMs
   };
   const texts = (org = 'acme') => published.filter(([topic]) => topic === `o/${org}`).map(([, text]) => text);
   const ids = (org = 'acme') => texts(org).map((text) => (JSON.parse(text) as { id?: string; event_type: string }).id ?? (JSON.parse(text) as { event_type: string }).event_type);
-  return { feeds, bound, calls, published, texts, ids, append, topics, reads, history, metrics, tick: (ms: number) => { clock += ms; } };
+  return { feeds, bound, calls, published, texts, ids, append, topics, reads, history, metrics, commands, timedOut, tick: (ms: number) => { clock += ms; } };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -95,6 +99,42 @@ describe('OrganizationFeeds', () => {
     feeds.deliver(g!);
     expect(ids()).toEqual([a!.id, b!.id]);
     expect(ids('globex')).toEqual([]);
+  });
+
+  it('holds a frame sequenced after a cluster command this pod has not applied, and the frames behind it, until it has', async () => {
+    const { feeds, append, ids, commands, metrics } = setup();
+    commands.applied(4);
+    await feeds.acquire('acme');
+    const [a, b, c] = await append('acme', 3);
+    feeds.deliver({ ...a!, commandFence: 4 });
+    // b follows a removal numbered 5 that the command reader has not heard yet; c comes right behind.
+    feeds.deliver({ ...b!, commandFence: 5 });
+    feeds.deliver({ ...c!, commandFence: 5 });
+    await settle();
+    expect(ids()).toEqual([a!.id]);
+    commands.applied(5);
+    await settle();
+    expect(ids()).toEqual([a!.id, b!.id, c!.id]);
+    expect((await metrics.registry.getSingleMetric('orgcast_command_fence_waits_total')?.get())?.values[0]?.value).toBe(1);
+  });
+
+  it('delivers held frames after the fence\'s timeout when the command reader cannot read, once per fence', async () => {
+    const { feeds, append, ids, timedOut } = setup({ fenceTimeoutMs: 50 });
+    await feeds.acquire('acme');
+    const [a, b, c] = await append('acme', 3);
+    feeds.deliver({ ...a!, commandFence: 7 });
+    await settle();
+    expect(ids()).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(ids()).toEqual([a!.id]);
+    feeds.deliver({ ...b!, commandFence: 7 });
+    expect(ids()).toEqual([a!.id, b!.id]);
+    feeds.deliver({ ...c!, commandFence: 8 });
+    await settle();
+    expect(ids()).toEqual([a!.id, b!.id]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(ids()).toEqual([a!.id, b!.id, c!.id]);
+    expect(timedOut).toEqual([7, 8]);
   });
 
   it('reads what the routed path lost from history before delivering the frame that reveals it', async () => {

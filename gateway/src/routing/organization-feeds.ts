@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CommandFence } from '../cluster/command-progress.js';
 import type { FeedBinder } from '../events/event-transport.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
 import { compareEventIds } from '../history/event-id.js';
@@ -44,6 +45,7 @@ export class OrganizationFeeds {
     private readonly binder: FeedBinder,
     private readonly broadcaster: TopicBroadcaster,
     private readonly history: Pick<HistoryStore, 'readAfter' | 'lastId'>,
+    commands: Pick<CommandFence, 'hasHeard' | 'waitFor'>,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly options: OrganizationFeedsOptions,
@@ -51,6 +53,10 @@ export class OrganizationFeeds {
   ) {
     const report: FeedReport = {
       duplicate: () => metrics.eventsDuplicateDropped.inc(),
+      fenceWait: (organization, seq) => {
+        metrics.commandFenceWaits.inc();
+        logger.debug({ organization, seq }, 'frames wait for this pod to apply a cluster command sequenced before them');
+      },
       repaired: (organization, frames, why) => {
         metrics.feedRepairs.inc({ result: why === 'gap' ? 'repaired' : 'synced' });
         metrics.feedRepairedFrames.inc(frames);
@@ -68,6 +74,7 @@ export class OrganizationFeeds {
     };
     this.context = {
       history,
+      commands,
       publish: (organizationId, text, frame) => this.fanOut(organizationId, text, frame),
       subscribers: (organizationId) => broadcaster.subscribers(organizationTopic(organizationId)),
       now,

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLocalCommandBus, type ClusterCommand } from '../cluster/command-bus.js';
+import { createLocalCommandBus, type ClusterCommand, type CommandBus } from '../cluster/command-bus.js';
 import type { InboundMembershipChange, InboundTaskEvent } from '../events/inbound-event.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
 import { createMemoryHistoryStore } from '../history/memory-history-store.js';
@@ -102,6 +102,33 @@ describe('Sequencer', () => {
     await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'k1');
     await frameOf(sequencer, task('acme', 2, PUBLISHED_MS), 'k2'); // trims k1's entry (max length 1)
     expect(await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'k1', {})).toBeUndefined();
+  });
+
+  it('marks every frame with the newest cluster command number: read when a run starts, then the one it published', async () => {
+    const { history, membership, metrics } = await setup();
+    const published: ClusterCommand[] = [];
+    let counter = 41;
+    const bus: CommandBus = {
+      start: async () => undefined,
+      stop: async () => undefined,
+      publish: async (command) => {
+        published.push(command);
+        counter += 1;
+        return counter;
+      },
+      fence: { hasHeard: () => true, waitFor: async () => undefined, latest: async () => counter },
+    };
+    const sequencer = new Sequencer(history, membership, bus, metrics, pino({ level: 'silent' }), () => NOW_MS);
+    sequencer.runStarted();
+    expect((await frameOf(sequencer, task('acme', 1, PUBLISHED_MS), 'f1')).commandFence).toBe(41);
+    await sequencer.membershipChange({ eventType: 'organization.member.removed', organizationId: 'acme', userId: 'u', atMs: NOW_MS });
+    expect(published).toHaveLength(1);
+    expect((await frameOf(sequencer, task('acme', 2, PUBLISHED_MS), 'f2')).commandFence).toBe(42);
+    // Another sequencer published meanwhile (this one was away): a new run reads the number again.
+    counter = 50;
+    expect((await frameOf(sequencer, task('acme', 3, PUBLISHED_MS), 'f3')).commandFence).toBe(42);
+    sequencer.runStarted();
+    expect((await frameOf(sequencer, task('acme', 4, PUBLISHED_MS), 'f4')).commandFence).toBe(50);
   });
 
   it('records a membership change and publishes it with the organization\'s last id as its position', async () => {

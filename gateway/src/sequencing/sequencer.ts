@@ -7,12 +7,21 @@ import type { MembershipStore } from '../membership/membership-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { taskFrameJson } from '../protocol/task-frame.js';
 
+/** How long the sequencer trusts the command number it read, when it publishes none itself (a counter that started over is seen within this). */
+const FENCE_REFRESH_MS = 5_000;
+
 /**
  * The sequencing duty: gives each event its history id (once, whatever the redeliveries) and its
  * place in the organization's chain (`prev`), builds the client frame once; records membership
  * changes once, with their position in the organization's sequence, and tells every pod.
  */
 export class Sequencer {
+  /** The newest cluster command number known here (each frame's commandFence); undefined until read. */
+  private fence: { readonly value: number | undefined; readonly atMs: number } | undefined;
+  private fenceRead: Promise<void> | undefined;
+  /** Bumped by each command published here: a read issued before one does not overwrite its number. */
+  private fenceGeneration = 0;
+
   constructor(
     private readonly history: HistoryStore,
     private readonly membership: MembershipStore,
@@ -32,7 +41,8 @@ export class Sequencer {
    */
   async sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined> {
     const record = { eventType: event.eventType, dataJson: event.dataJson, timestampMs: event.publishedAtMs ?? this.now() };
-    const { id, prev, duplicate, stored } = await this.history.append(event.organizationId, dedupeKey, record, options);
+    // The append is issued at once (appends follow delivery order); the fence beside it.
+    const [{ id, prev, duplicate, stored }, commandFence] = await Promise.all([this.history.append(event.organizationId, dedupeKey, record, options), this.commandFence()]);
     this.metrics.eventsSequenced.inc({ result: duplicate ? 'duplicate' : 'appended' });
     const routed = duplicate ? stored : record;
     if (routed === undefined) return undefined;
@@ -42,7 +52,48 @@ export class Sequencer {
       prev,
       frame: taskFrameJson(routed.eventType, id, prev, event.organizationId, routed.dataJson, routed.timestampMs),
       publishedAtMs: event.publishedAtMs,
+      commandFence,
     };
+  }
+
+  /**
+   * A new ingest run starts (this pod became the active sequencer, or its connection came back):
+   * commands another sequencer published meanwhile are not known here, so the number is read again
+   * before the next frame.
+   */
+  runStarted(): void {
+    this.fence = undefined;
+    this.fenceGeneration += 1;
+  }
+
+  /**
+   * Every membership change this sequencer published is below the number it knows; one published by
+   * an earlier sequencer is too, since the number is read when a run starts. Read again now and then
+   * in the background (a counter that started over comes down to where it is).
+   */
+  private async commandFence(): Promise<number | undefined> {
+    const fence = this.fence;
+    if (fence === undefined) {
+      // Looks again when a read of an earlier run ends first.
+      while (this.fence === undefined) await this.readFence();
+      return this.fence.value;
+    }
+    if (this.now() - fence.atMs >= FENCE_REFRESH_MS) {
+      this.readFence().catch((error: unknown) => this.logger.warn({ err: error }, 'reading the cluster command number failed; keeping the one known'));
+    }
+    return fence.value;
+  }
+
+  private readFence(): Promise<void> {
+    if (this.fenceRead !== undefined) return this.fenceRead;
+    const generation = this.fenceGeneration;
+    const read = this.commands.fence.latest().then((value) => {
+      if (this.fenceGeneration === generation) this.fence = { value, atMs: this.now() };
+    }).finally(() => {
+      if (this.fenceRead === read) this.fenceRead = undefined;
+    });
+    this.fenceRead = read;
+    return read;
   }
 
   /**
@@ -54,7 +105,10 @@ export class Sequencer {
     if (change.eventType === 'organization.member.removed') await this.membership.recordRemoved(change.organizationId, change.userId, change.atMs);
     else await this.membership.recordAdded(change.organizationId, change.userId, change.atMs);
     const position = await this.history.lastId(change.organizationId);
-    await this.commands.publish({ type: 'membership', change, position });
+    const seq = await this.commands.publish({ type: 'membership', change, position });
+    // The events after the change wait, on every pod, until it has been applied there.
+    this.fenceGeneration += 1;
+    this.fence = { value: seq, atMs: this.now() };
     this.logger.info({ organization: change.organizationId, user: change.userId, change: change.eventType, position }, 'membership change recorded');
   }
 }

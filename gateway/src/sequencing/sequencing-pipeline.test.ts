@@ -27,6 +27,7 @@ function pipeline(failures: Record<string, Failure>, window = 8) {
   const injected = new Map(Object.entries(failures));
   const hung: Array<() => void> = [];
   const sequencer: SequencingPort = {
+    runStarted: () => undefined,
     async sequence(event, dedupeKey, options) {
       const failure = injected.get(dedupeKey);
       injected.delete(dedupeKey);

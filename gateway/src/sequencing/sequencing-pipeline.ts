@@ -12,6 +12,8 @@ export interface SequencingPort {
   /** Undefined: a duplicate whose entry is no longer in history, nothing to route. */
   sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined>;
   membershipChange(change: InboundMembershipChange): Promise<void>;
+  /** A run starts: what the sequencer knows of the cluster's state from an earlier run is read again. */
+  runStarted(): void;
 }
 
 /** What the pipeline needs of the transport: routed publishes, issued at once, confirmed later. */
@@ -75,6 +77,7 @@ export function createSequencingPipeline(sequencer: SequencingPort, publisher: R
   const runs: Array<{ oldest(): number | undefined }> = [];
   return {
     open: (context) => {
+      sequencer.runStarted();
       const run = openRun(sequencer, publisher, options, context);
       runs.splice(0, runs.length, run);
       return run;

@@ -13,6 +13,7 @@ import { OrganizationFeed, type FeedContext } from '../routing/organization-feed
 import { ConnectionManager, type ConnectionManagerOptions, type FeedInterest, type OpenPlan, type OrganizationStart } from './connection-manager.js';
 import type { Session } from './session.js';
 import type { SocketPort } from './socket-port.js';
+import { NO_COMMAND_FENCE } from '../cluster/command-progress.js';
 
 const NOW_MS = 1_700_000_000_000;
 /** What the fake socket counts per frame while it is slow. */
@@ -133,7 +134,8 @@ function setup(feedOptions: { bufferSize?: number } = {}) {
     maxPending: 100,
     retryDelayMs: () => 1,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    report: { duplicate: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
+    commands: NO_COMMAND_FENCE,
+    report: { duplicate: () => undefined, fenceWait: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
   };
   const feeds = new Map<string, OrganizationFeed>();
   const feedOf = (org: string): OrganizationFeed => {

@@ -6,6 +6,7 @@ import { createMemoryHistoryStore } from '../history/memory-history-store.js';
 import { resyncFrameJson } from '../protocol/frames.js';
 import { OrganizationFeed, type FeedContext } from '../routing/organization-feed.js';
 import { OrganizationCatchUp, type CatchUpOutcome, type CatchUpTarget } from './organization-catch-up.js';
+import { NO_COMMAND_FENCE } from '../cluster/command-progress.js';
 
 const ORG = 'acme';
 /** What the fake socket counts per frame still in its buffer. */
@@ -54,7 +55,8 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
     maxPending: 100,
     retryDelayMs: () => 1,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    report: { duplicate: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
+    commands: NO_COMMAND_FENCE,
+    report: { duplicate: () => undefined, fenceWait: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
   };
   const feed = new OrganizationFeed(ORG, context);
   const bound = { feed: feed as OrganizationFeed | undefined };
