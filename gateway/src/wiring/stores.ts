@@ -70,7 +70,15 @@ function redisStores(config: Config, options: NonNullable<Config['redis']>, cont
   const epoch = createRedisStoreEpoch({ redis, keyPrefix });
   const history = epochHistory(createRedisHistoryStore({ redis, keyPrefix, ...historyLimits(config) }), epoch);
   const presence = createRedisPresenceStore({ redis, keyPrefix, podTtlMs: config.cluster.presenceTtlMs });
-  const commands = createRedisCommandBus({ redis, keyPrefix, logger: context.logger });
+  const commands = createRedisCommandBus({
+    redis,
+    keyPrefix,
+    logger: context.logger,
+    fenceTimedOut: (seq, heard) => {
+      context.metrics.commandFenceTimeouts.inc();
+      context.logger.warn({ seq, heard }, 'waited 5 s in vain for the cluster command reader: events after a membership change go out without it');
+    },
+  });
   return {
     membership,
     history,
