@@ -19,6 +19,7 @@ export function fencedHistory(history: HistoryStore, fence: CommandFence): Histo
       return read;
     },
     lastId: (organizationId) => history.lastId(organizationId),
+    nextRun: () => history.nextRun(),
     close: () => history.close(),
   };
 }

@@ -16,6 +16,7 @@ export function epochHistory(history: HistoryStore, epoch: StoreEpoch): HistoryS
       return { ...read, complete: false };
     },
     lastId: (organizationId) => history.lastId(organizationId),
+    nextRun: () => history.nextRun(),
     close: () => history.close(),
   };
 }

@@ -36,6 +36,7 @@ export function assertAppendOptions(options: AppendOptions): void {
     const value = options[name];
     if (value !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(value)) throw new RangeError(`history append ${name} must be 1 to 64 characters of [A-Za-z0-9._:-]`);
   }
+  if (options.run !== undefined && !(Number.isSafeInteger(options.run) && options.run > 0)) throw new RangeError(`history append run must be a positive integer (got ${String(options.run)})`);
 }
 
 /** The cut of age trimming: entries with an id time below this are dropped. */

@@ -10,3 +10,17 @@ export class HistoryOrderError extends Error {
     super(`the last append to the history of organization ${JSON.stringify(organizationId)} is not the one this append follows; nothing was appended`);
   }
 }
+
+/**
+ * An append of a sequencer run was refused: the organization has an append of a later run (another
+ * pod took over sequencing, or this pod's ingest connection was replaced). It is a stale
+ * sequencer's append that reached Redis late (a timed-out command executed after the failover):
+ * nothing was stored; its message is the new run's now.
+ */
+export class StaleRunError extends Error {
+  override readonly name = 'StaleRunError';
+
+  constructor(readonly organizationId: string, readonly run: number) {
+    super(`the history of organization ${JSON.stringify(organizationId)} has appends of a sequencer run later than ${run}; nothing was appended`);
+  }
+}

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareEventIds, eventIdTimeMs, isEventId } from './event-id.js';
 import type { HistoryLimits } from './history-options.js';
-import { HistoryOrderError } from './history-order-error.js';
+import { HistoryOrderError, StaleRunError } from './history-order-error.js';
 import type { HistoryRecord, HistoryStore } from './history-store.js';
 
 export interface HistoryStoreFactoryOptions extends HistoryLimits {
@@ -166,6 +166,26 @@ export function runHistoryStoreCases(name: string, factory: HistoryStoreFactory)
       expect(ns((await store.readAfter('acme', '0-0', 10)).entries)).toEqual([1, 2, 4]);
       await expect(store.append('acme', 'msg-6', record(6), { afterToken: '' })).rejects.toThrow(RangeError);
       await expect(store.append('acme', 'msg-6', record(6), { token: 'has space' })).rejects.toThrow(RangeError);
+    });
+
+    it('refuses an append of an earlier sequencer run once a later run appended to the organization (a stale sequencer\'s late append)', async () => {
+      const oldRun = await store.nextRun();
+      const newRun = await store.nextRun();
+      expect(newRun).toBeGreaterThan(oldRun);
+      // The new run appends a redelivered message; the old run's first delivery of it lands afterwards.
+      const first = await store.append('acme', 'msg-1', record(1), { token: 'new-1', run: newRun });
+      await expect(store.append('acme', 'msg-1', record(1), { dedupe: 'record', token: 'old-1', run: oldRun })).rejects.toBeInstanceOf(StaleRunError);
+      await expect(store.append('acme', 'msg-2', record(2), { dedupe: 'record', token: 'old-2', run: oldRun })).rejects.toBeInstanceOf(StaleRunError);
+      // A retry of the old run's append that did land first is still recognised as a duplicate.
+      expect(await store.append('acme', 'msg-1', record(1), { dedupe: 'check', run: oldRun })).toMatchObject({ id: first.id, duplicate: true });
+      // Other organizations, appends without a run and later runs go on.
+      await store.append('globex', 'msg-1', record(1), { token: 'old-g', run: oldRun });
+      await store.append('acme', 'msg-3', record(3), { token: 'any' });
+      await expect(store.append('acme', 'msg-3b', record(3), { dedupe: 'record', token: 'old-3', run: oldRun })).rejects.toBeInstanceOf(StaleRunError);
+      const later = await store.nextRun();
+      await store.append('acme', 'msg-4', record(4), { token: 'later-4', run: later, afterToken: 'any' });
+      expect((await store.readAfter('acme', '0-0', 10)).entries.map((entry) => entry.dataJson)).toEqual([record(1).dataJson, record(3).dataJson, record(4).dataJson]);
+      await expect(store.append('acme', 'msg-5', record(5), { run: 0 })).rejects.toThrow(RangeError);
     });
 
     it('reads after an id, exclusively, at most limit entries, and says whether more follow', async () => {

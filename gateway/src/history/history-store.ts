@@ -46,6 +46,12 @@ export interface AppendOptions {
   readonly token?: string;
   /** Append only if the organization's last append carried this token. */
   readonly afterToken?: string;
+  /**
+   * The sequencer run this append belongs to (`nextRun`): refused with StaleRunError when the
+   * organization already has an append of a later run, so a stale sequencer's append that reaches
+   * the store after a failover never adds a second entry for a message the new run appended.
+   */
+  readonly run?: number;
 }
 
 export interface AppendResult {
@@ -75,5 +81,7 @@ export interface HistoryStore {
   readAfter(organizationId: string, afterId: string, limit: number): Promise<ReadResult>;
   /** The newest id of the organization, or `0-0` when it has no history. */
   lastId(organizationId: string): Promise<string>;
+  /** Numbers a new sequencer run, above every earlier one (AppendOptions.run). */
+  nextRun(): Promise<number>;
   close(): Promise<void>;
 }

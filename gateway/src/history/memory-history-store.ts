@@ -2,7 +2,7 @@ import { compareEventIds, eventIdTimeMs, MIN_EVENT_ID } from './event-id.js';
 import { reachesBack } from './history-completeness.js';
 import { ageCutoffMs, assertAppendOptions, assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, droppedBeforeCutoffId, type HistoryLimits } from './history-options.js';
 import type { AppendResult, HistoryEntry, HistoryStore } from './history-store.js';
-import { HistoryOrderError } from './history-order-error.js';
+import { HistoryOrderError, StaleRunError } from './history-order-error.js';
 
 export interface MemoryHistoryStoreOptions extends HistoryLimits {
   /** Wall-clock milliseconds: the time part of new ids, age trimming and expiry. */
@@ -19,6 +19,8 @@ interface OrganizationHistory {
   appendedAtMs: number;
   /** The token of the last append ('' for none). */
   lastToken: string;
+  /** The newest sequencer run that appended (0 for none). */
+  lastRun: number;
 }
 
 interface Appended {
@@ -53,6 +55,7 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
   const now = options.now ?? Date.now;
   const organizations = new Map<string, OrganizationHistory>();
   const dedupe = new Map<string, Remembered>();
+  let runs = 0;
 
   const sweep = (t: number): void => {
     for (const [organizationId, history] of organizations) {
@@ -113,9 +116,10 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       const copy = token === '' ? undefined : known?.copies?.get(token);
       if (copy !== undefined) return duplicate(copy);
       const existing = organizations.get(organizationId);
+      if (appendOptions.run !== undefined && existing !== undefined && existing.lastRun > appendOptions.run) throw new StaleRunError(organizationId, appendOptions.run);
       if (appendOptions.afterToken !== undefined && existing?.lastToken !== appendOptions.afterToken) throw new HistoryOrderError(organizationId, appendOptions.afterToken);
 
-      const history = existing ?? { entries: [], head: 0, lastMs: 0, lastSeq: 0, maxDroppedId: MIN_EVENT_ID, appendedAtMs: t, lastToken: '' };
+      const history = existing ?? { entries: [], head: 0, lastMs: 0, lastSeq: 0, maxDroppedId: MIN_EVENT_ID, appendedAtMs: t, lastToken: '', lastRun: 0 };
       const prev = existing === undefined ? MIN_EVENT_ID : `${history.lastMs}-${history.lastSeq}`;
       const ms = Math.max(0, Math.floor(t));
       if (ms > history.lastMs) {
@@ -130,6 +134,7 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       trimAge(history, t);
       history.appendedAtMs = t;
       history.lastToken = token;
+      history.lastRun = Math.max(history.lastRun, appendOptions.run ?? 0);
       organizations.delete(organizationId); // re-inserted last: the Map stays in append order
       organizations.set(organizationId, history);
       // A byte-identical copy becomes the newest; every copy stays findable by its token. Re-inserted
@@ -167,6 +172,11 @@ export function createMemoryHistoryStore(options: MemoryHistoryStoreOptions): Hi
       assertOrganizationId(organizationId);
       const history = current(organizationId);
       return history === undefined ? MIN_EVENT_ID : `${history.lastMs}-${history.lastSeq}`;
+    },
+
+    async nextRun() {
+      runs += 1;
+      return runs;
     },
 
     async close() {

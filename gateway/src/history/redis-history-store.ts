@@ -5,7 +5,7 @@ import { reachesBack } from './history-completeness.js';
 import { historyCopyKey, historyDedupeKey, historyLastKey, historyStreamKey } from './history-keys.js';
 import { ageCutoffMs, assertAppendOptions, assertDedupeKey, assertHistoryLimits, assertOrganizationId, assertReadArguments, assertRecord, droppedBeforeCutoffId, type HistoryLimits } from './history-options.js';
 import type { HistoryEntry, HistoryStore } from './history-store.js';
-import { HistoryOrderError } from './history-order-error.js';
+import { HistoryOrderError, StaleRunError } from './history-order-error.js';
 
 export interface RedisHistoryStoreOptions extends HistoryLimits {
   /** A shared client, owned by the caller: `close()` leaves it open. Must not use ioredis `keyPrefix`. */
@@ -63,9 +63,11 @@ end
 /**
  * KEYS = stream, dedupe key, last (the organization's last id and append token), copy key (of this
  * token). ARGV = event type, data JSON, timestamp ms, max length, dedupe TTL s, stream TTL ms,
- * dedupe mode (check|record), token, after token ('' for none), age cut id, age marker ('' for none).
+ * dedupe mode (check|record), token, after token ('' for none), age cut id, age marker ('' for none),
+ * sequencer run ('' for none).
  * Returns {'<id> <prev>', 1, fields stored under the id (absent once trimmed)} for a known dedupe
  * key (check mode: its newest copy; record mode: the copy this token appended, if any), {'', 2} when the last append did not carry the after token,
+ * {'', 3} when an append of a later run came first (this one is a stale sequencer's),
  * else appends (field p = prev), trims exactly to the max length (recording the last dropped id)
  * and by age, refreshes the TTLs and returns {'<id> <prev>', 0}.
  *
@@ -110,14 +112,19 @@ if known then
   end
   if not first then first = newest end
 end
-local prev, last_token = '0-0', ''
+local prev, last_token, last_run = '0-0', '', ''
 local last = redis.call('GET', KEYS[3])
 if last then
-  prev, last_token = split(last)
+  local rest
+  prev, rest = split(last)
+  last_token, last_run = split(rest)
 elseif redis.call('EXISTS', KEYS[1]) == 1 then
   prev = stream_info(KEYS[1])['last-generated-id']
 end
+if ARGV[12] ~= '' and last_run ~= '' and tonumber(last_run) > tonumber(ARGV[12]) then return {'', 3} end
 if ARGV[9] ~= '' and last_token ~= ARGV[9] then return {'', 2} end
+local run = ARGV[12]
+if run == '' or (last_run ~= '' and tonumber(last_run) > tonumber(run)) then run = last_run end
 local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'p', prev)
 local length = redis.call('XLEN', KEYS[1])
 local excess = length - tonumber(ARGV[4])
@@ -129,7 +136,9 @@ if excess > 0 then
 end
 trim_age(KEYS[1], ARGV[10], ARGV[11], id)
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[3], id .. ' ' .. ARGV[8], 'PX', ARGV[6])
+local last_value = id .. ' ' .. ARGV[8]
+if run ~= '' then last_value = last_value .. ' ' .. run end
+redis.call('SET', KEYS[3], last_value, 'PX', ARGV[6])
 if not known then
   redis.call('SET', KEYS[2], id .. ' ' .. prev .. ' ' .. ARGV[8], 'EX', ARGV[5])
 else
@@ -174,8 +183,10 @@ return stream_info(KEYS[1])['last-generated-id']
  *   by id time on append and read; the highest dropped id (or, for the age cut, the marker below
  *   it) is kept in the stream's `max-deleted-entry-id` (XSETID), so `complete` never errs on the
  *   unsafe side. Expires `2 * maxAgeMs` after the last append (refreshed by each append).
- * - `<prefix>history-last:{<org>}`: `<last id> <append token>`, same TTL (prev and the condition
- *   of the next append without reading the stream).
+ * - `<prefix>history-last:{<org>}`: `<last id> <append token> <run>`, same TTL (prev and the
+ *   conditions of the next append without reading the stream; the run is the newest sequencer run
+ *   that appended, an older one is refused).
+ * - `<prefix>{sequencer}:run`: the counter that numbers sequencer runs.
  * - `<prefix>dedupe:{<org>}:<dedupeKey>`: `<id> <prev> <token>` of the newest entry appended under
  *   it (then `|` and the first's, once it has copies), for `dedupeTtlSeconds`.
  * - `<prefix>dedupe-copy:{<org>}:<token>#<dedupeKey>`: `<id> <prev>` of a later identical copy
@@ -208,9 +219,11 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
       const args = [
         record.eventType, record.dataJson, Math.trunc(record.timestampMs), maxLength, dedupeTtlSeconds, streamTtlMs,
         appendOptions.dedupe ?? 'check', appendOptions.token ?? '', appendOptions.afterToken ?? '', ...ageArguments(),
+        appendOptions.run === undefined ? '' : String(appendOptions.run),
       ];
       const [idAndPrev, outcome, fields] = asArray(await APPEND.run(redis, keys, args));
       if (outcome === 2) throw new HistoryOrderError(organizationId, appendOptions.afterToken ?? '');
+      if (outcome === 3) throw new StaleRunError(organizationId, appendOptions.run ?? 0);
       const [id, prev] = asString(idAndPrev).split(' ') as [string, string | undefined];
       const result = { id, prev: prev === '' || prev === undefined ? undefined : prev, duplicate: outcome === 1 };
       if (fields === undefined) return result;
@@ -236,6 +249,10 @@ export function createRedisHistoryStore(options: RedisHistoryStoreOptions): Hist
     async lastId(organizationId) {
       assertOrganizationId(organizationId);
       return asString(await LAST_ID.run(redis, [historyStreamKey(keyPrefix, organizationId), historyLastKey(keyPrefix, organizationId)], []));
+    },
+
+    async nextRun() {
+      return Number(await redis.incr(`${keyPrefix}{sequencer}:run`));
     },
 
     async close() {

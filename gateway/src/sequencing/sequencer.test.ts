@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLocalCommandBus, type ClusterCommand, type CommandBus } from '../cluster/command-bus.js';
 import type { InboundMembershipChange, InboundTaskEvent } from '../events/inbound-event.js';
 import type { RoutedFrame } from '../events/routed-frame.js';
+import { StaleRunError } from '../history/history-order-error.js';
 import { createMemoryHistoryStore } from '../history/memory-history-store.js';
 import { createMemoryMembershipStore } from '../membership/memory-membership-store.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/metrics.js';
@@ -129,6 +130,20 @@ describe('Sequencer', () => {
     expect((await frameOf(sequencer, task('acme', 3, PUBLISHED_MS), 'f3')).commandFence).toBe(42);
     sequencer.runStarted();
     expect((await frameOf(sequencer, task('acme', 4, PUBLISHED_MS), 'f4')).commandFence).toBe(50);
+  });
+
+  it('numbers each run: a stale sequencer\'s late first-delivery append after the new run appended the message is refused, not stored twice', async () => {
+    const { history, membership, metrics } = await setup();
+    const bus = createLocalCommandBus();
+    const old = new Sequencer(history, membership, bus, metrics, pino({ level: 'silent' }), () => NOW_MS);
+    const current = new Sequencer(history, membership, bus, metrics, pino({ level: 'silent' }), () => NOW_MS);
+    old.runStarted();
+    await frameOf(old, task('acme', 1, PUBLISHED_MS), 'k1');
+    current.runStarted();
+    // The new run appends the redelivered message; the old run's own append of it arrives late.
+    const redelivered = await frameOf(current, task('acme', 2, PUBLISHED_MS), 'k2');
+    await expect(old.sequence(task('acme', 2, PUBLISHED_MS), 'k2', { dedupe: 'record', token: 'late' })).rejects.toBeInstanceOf(StaleRunError);
+    expect((await history.readAfter('acme', '0-0', 10)).entries.map((entry) => entry.id)).toEqual([expect.any(String), redelivered.id]);
   });
 
   it('records a membership change and publishes it with the organization\'s last id as its position', async () => {

@@ -21,6 +21,8 @@ export class Sequencer {
   private fenceRead: Promise<void> | undefined;
   /** Bumped by each command published here: a read issued before one does not overwrite its number. */
   private fenceGeneration = 0;
+  /** This run's number (HistoryStore.nextRun): its appends are refused once a later run appended. */
+  private run: Promise<number> | undefined;
 
   constructor(
     private readonly history: HistoryStore,
@@ -41,8 +43,9 @@ export class Sequencer {
    */
   async sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined> {
     const record = { eventType: event.eventType, dataJson: event.dataJson, timestampMs: event.publishedAtMs ?? this.now() };
-    // The append is issued at once (appends follow delivery order); the fence beside it.
-    const [{ id, prev, duplicate, stored }, commandFence] = await Promise.all([this.history.append(event.organizationId, dedupeKey, record, options), this.commandFence()]);
+    // Every call waits for the same run number, so the appends are still issued in delivery order.
+    const run = await this.runNumber();
+    const [{ id, prev, duplicate, stored }, commandFence] = await Promise.all([this.history.append(event.organizationId, dedupeKey, record, { ...options, run }), this.commandFence()]);
     this.metrics.eventsSequenced.inc({ result: duplicate ? 'duplicate' : 'appended' });
     const routed = duplicate ? stored : record;
     if (routed === undefined) return undefined;
@@ -59,11 +62,28 @@ export class Sequencer {
   /**
    * A new ingest run starts (this pod became the active sequencer, or its connection came back):
    * commands another sequencer published meanwhile are not known here, so the number is read again
-   * before the next frame.
+   * before the next frame; and the run takes a new number for its appends.
    */
   runStarted(): void {
     this.fence = undefined;
     this.fenceGeneration += 1;
+    this.run = undefined;
+  }
+
+  /**
+   * The run's number, taken once per run before its first append: an append of an earlier run that
+   * reaches history after one of this run (a command that timed out here and ran later) is refused.
+   */
+  private runNumber(): Promise<number> {
+    if (this.run === undefined) {
+      const run = this.history.nextRun();
+      run.catch(() => {
+        // Taken again by the next append.
+        if (this.run === run) this.run = undefined;
+      });
+      this.run = run;
+    }
+    return this.run;
   }
 
   /**
