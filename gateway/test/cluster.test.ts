@@ -267,8 +267,9 @@ describe('cluster of three pods (RabbitMQ + Redis)', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(client.events().map((e) => (e.data as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
     }
-    expect(await metricValue(b, /^orgcast_membership_late_removals_total\{[^}]*\} (\d+)/m)).toBe(0);
-    expect(await metricValue(b, /^orgcast_command_fence_waits_total\{[^}]*\} (\d+)/m)).toBeGreaterThan(0);
+    // Whether a pod's reader was cut at the very moment varies from run to run; what must hold is
+    // that no pod delivered past the removal (without the fence the member gets the later events).
+    for (const pod of [a, b]) expect(await metricValue(pod, /^orgcast_membership_late_removals_total\{[^}]*\} (\d+)/m)).toBe(0);
     await Promise.all([...ida, watcher].map((c) => c.close()));
   });
 
