@@ -13,7 +13,7 @@ import { OrganizationFeed, type FeedContext } from '../routing/organization-feed
 import { ConnectionManager, type ConnectionManagerOptions, type FeedInterest, type OpenPlan, type OrganizationStart } from './connection-manager.js';
 import type { Session } from './session.js';
 import type { SocketPort } from './socket-port.js';
-import { NO_COMMAND_FENCE } from '../cluster/command-progress.js';
+import { feedContextForTests } from '../routing/feed-context.fixture.js';
 
 const NOW_MS = 1_700_000_000_000;
 /** What the fake socket counts per frame while it is slow. */
@@ -115,7 +115,7 @@ function setup(feedOptions: { bufferSize?: number } = {}) {
   const hub = new Topics();
   /** The feeds' history reads: `failNext` fail (Redis away for a moment), then retried after 1 ms. */
   const feedReads = { failNext: 0 };
-  const context: FeedContext = {
+  const context: FeedContext = feedContextForTests({
     history: {
       readAfter: async (org, after, limit) => {
         if (feedReads.failNext > 0) {
@@ -127,16 +127,8 @@ function setup(feedOptions: { bufferSize?: number } = {}) {
     },
     publish: (org, text) => hub.publish(`o/${org}`, text),
     subscribers: (org) => hub.subscribers(`o/${org}`),
-    now: () => 0,
-    bufferSize: feedOptions.bufferSize ?? 100,
-    bufferMs: 60_000,
-    pageSize: 100,
-    maxPending: 100,
-    retryDelayMs: () => 1,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    commands: NO_COMMAND_FENCE,
-    report: { duplicate: () => undefined, fenceWait: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
-  };
+    bufferSize: feedOptions.bufferSize,
+  });
   const feeds = new Map<string, OrganizationFeed>();
   const feedOf = (org: string): OrganizationFeed => {
     let feed = feeds.get(org);

@@ -6,7 +6,7 @@ import { createMemoryHistoryStore } from '../history/memory-history-store.js';
 import { resyncFrameJson } from '../protocol/frames.js';
 import { OrganizationFeed, type FeedContext } from '../routing/organization-feed.js';
 import { OrganizationCatchUp, type CatchUpOutcome, type CatchUpTarget } from './organization-catch-up.js';
-import { NO_COMMAND_FENCE } from '../cluster/command-progress.js';
+import { feedContextForTests } from '../routing/feed-context.fixture.js';
 
 const ORG = 'acme';
 /** What the fake socket counts per frame still in its buffer. */
@@ -41,23 +41,15 @@ function setup(options: { bufferSize?: number; maxLength?: number; budgetFrames?
   const feedHistory = gated(history);
   const subscribers = { count: 0 };
   const published: string[] = [];
-  const context: FeedContext = {
+  const context: FeedContext = feedContextForTests({
     history: feedHistory.readable,
     publish: (_org, text) => {
       published.push(text);
       return subscribers.count;
     },
     subscribers: () => subscribers.count,
-    now: () => 0,
-    bufferSize: options.bufferSize ?? 100,
-    bufferMs: 60_000,
-    pageSize: 100,
-    maxPending: 100,
-    retryDelayMs: () => 1,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    commands: NO_COMMAND_FENCE,
-    report: { duplicate: () => undefined, fenceWait: () => undefined, repaired: () => undefined, resync: () => undefined, repairFailed: () => undefined, fault: () => undefined },
-  };
+    bufferSize: options.bufferSize,
+  });
   const feed = new OrganizationFeed(ORG, context);
   const bound = { feed: feed as OrganizationFeed | undefined };
 
