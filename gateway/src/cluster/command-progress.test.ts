@@ -42,7 +42,8 @@ describe('CommandProgress', () => {
 
   it('starts over with a counter that went back: old numbers pass until the first new command, then new ones are waited for', async () => {
     const { progress: p, timedOut } = progress();
-    p.applied(100);
+    p.applied(99);
+    // Command 100 was published, then Redis lost its data before this reader heard it.
     const stale = p.waitFor(100);
     p.restarted(0, 100);
     // The sequencer still stamps the lost counter's number until it reads the new one.
