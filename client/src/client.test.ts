@@ -442,6 +442,21 @@ describe('createClient', () => {
     expect(harness.client.resumeCursor()).toBe('acme:1-0');
   });
 
+  it('reports an organization revoked while polling and stops polling it', async () => {
+    harness = start({ pollingAfterFailures: 0 });
+    const revoked: string[] = [];
+    harness.client.on('organization.access.revoked', (f) => revoked.push(f.data.organization_id));
+    await flush();
+    harness.polls.last.respond(200, pollBody([], 'acme:5-0,globex:7-0'));
+    await flush();
+    harness.polls.last.respond(200, pollBody([{ org: 'acme', id: '6-0' }], 'acme:6-0', { acme: true }, ['globex']));
+    await flush();
+    expect(revoked).toEqual(['globex']);
+    expect(ids(harness.events)).toEqual(['acme/6-0']);
+    expect(harness.client.resumeCursor()).toBe('acme:6-0');
+    expect(harness.polls.last.url.searchParams.get('resume')).toBe('acme:6-0');
+  });
+
   it('reports error frames and malformed frames without dropping the connection', async () => {
     harness = start();
     await flush();

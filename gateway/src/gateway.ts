@@ -278,6 +278,7 @@ function buildPublicRoutes(config: Config, verifier: TokenVerifier, stores: Stor
   const routes: HttpRoute[] = [cors.preflightRoute(), ...createPollRoutes({
     admit: (request) => admit(request, 0, 'poll'),
     history: stores.history,
+    currentOrganizations: (principal) => stores.membership.effectiveOrganizations(principal.userId, principal.organizations, principal.issuedAtMs),
     feeds,
     metrics,
     logger,

@@ -135,6 +135,33 @@ describe('delivery integrity across gateway processes', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${gw.managementPort}/metrics`)).text();
     expect(metrics).toMatch(/orgcast_events_dead_lettered_total\{reason="too_large",pod="[^"]+"\} 1/);
   }, 30_000);
+
+  it('a long poll admitted before a removal returns none of the events sequenced after it', async () => {
+    const exchange = randomName('tasks');
+    const gw = await pod(exchange);
+    const publisher = publisherFor(exchange);
+    const jwt = await token('una', ['gone-org', 'kept-org']);
+    const pollUrl = (query: string): string => `http://127.0.0.1:${gw.port}/api/poll?${query}`;
+    const headers = { authorization: `Bearer ${jwt}` };
+    const first = await (await fetch(pollUrl('timeout_ms=0'), { headers })).json() as { resume: string };
+    // Admitted now, with both organizations; it waits for an event.
+    const waiting = fetch(pollUrl(`timeout_ms=10000&resume=${encodeURIComponent(first.resume)}`), { headers });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await publisher.membership('organization.member.removed', 'gone-org', 'una');
+    await publisher.tasks([{ organizationId: 'gone-org', data: { n: 1 } }, { organizationId: 'kept-org', data: { n: 2 } }]);
+    const answer = await (await waiting).json() as { events: Frame[]; resume: string; revoked?: string[] };
+    expect(answer.events.filter((e) => e.organization_id === 'gone-org')).toEqual([]);
+    expect(answer.revoked).toEqual(['gone-org']);
+    expect(answer.resume).not.toContain('gone-org');
+    // The next poll, admitted after the removal, never sees the organization again.
+    await waitFor(async () => {
+      const next = await (await fetch(pollUrl(`timeout_ms=0&resume=${encodeURIComponent(first.resume)}`), { headers })).json() as { events: Frame[] };
+      return ns(next.events).includes(2);
+    }, 5_000, 'kept-org event');
+    const later = await (await fetch(pollUrl(`timeout_ms=0&resume=${encodeURIComponent(first.resume)}`), { headers })).json() as { events: Frame[]; resume: string };
+    expect(later.events.map((e) => e.organization_id)).toEqual(['kept-org']);
+    expect(later.resume).not.toContain('gone-org');
+  }, 30_000);
 });
 
 /**

@@ -289,6 +289,10 @@ export class Supervisor {
         if (this.phase !== phase) return;
         this.deliver(event);
       }
+      for (const organizationId of response.revoked) {
+        if (this.phase !== phase) return;
+        this.onAccess({ event_type: 'organization.access.revoked', data: { organization_id: organizationId } });
+      }
       for (const [organizationId, id] of cursor) this.cursor.advance(organizationId, id);
     }
   }

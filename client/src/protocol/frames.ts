@@ -91,6 +91,8 @@ export interface PollResponse {
   /** The cursor for the next call, passed back unchanged. */
   readonly resume: string;
   readonly recovered: Readonly<Record<string, boolean>>;
+  /** Organizations the caller was removed from while the poll ran: none of their later events are in `events`. */
+  readonly revoked: readonly string[];
 }
 
 export const PING_TEXT = '{"event_type":"ping"}';

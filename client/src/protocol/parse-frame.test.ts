@@ -34,7 +34,9 @@ describe('parseServerFrame', () => {
 
 describe('parsePollResponse', () => {
   it('validates the answer', () => {
-    expect(parsePollResponse({ events: [], resume: 'acme:1-0', recovered: { acme: true } })).toEqual({ events: [], resume: 'acme:1-0', recovered: { acme: true } });
+    expect(parsePollResponse({ events: [], resume: 'acme:1-0', recovered: { acme: true } })).toEqual({ events: [], resume: 'acme:1-0', recovered: { acme: true }, revoked: [] });
+    expect(parsePollResponse({ events: [], resume: 'acme:1-0', recovered: {}, revoked: ['globex'] })).toMatchObject({ revoked: ['globex'] });
+    expect(() => parsePollResponse({ events: [], resume: 'acme:1-0', recovered: {}, revoked: [1] })).toThrow(ProtocolError);
     expect(() => parsePollResponse({ events: [], recovered: {} })).toThrow(ProtocolError);
     expect(() => parsePollResponse({ events: [{ event_type: 'task.event.created', id: '1-0' }], resume: '' })).toThrow(/without id or organization_id/);
   });

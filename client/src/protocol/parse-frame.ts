@@ -85,5 +85,7 @@ export function parsePollResponse(value: unknown): PollResponse {
   }
   const recovered = value.recovered === undefined ? {} : value.recovered;
   if (!isBooleanRecord(recovered)) throw new ProtocolError('poll response has a malformed recovered map');
-  return { events, resume: value.resume, recovered };
+  const revoked = value.revoked === undefined ? [] : value.revoked;
+  if (!Array.isArray(revoked) || !revoked.every((org): org is string => typeof org === 'string')) throw new ProtocolError('poll response has a malformed revoked list');
+  return { events, resume: value.resume, recovered, revoked };
 }

@@ -46,10 +46,11 @@ export class FakePollServer {
   }
 }
 
-export function pollBody(events: Array<{ org: string; id: string; type?: string; data?: unknown }>, resume: string, recovered: Record<string, boolean> = {}): unknown {
+export function pollBody(events: Array<{ org: string; id: string; type?: string; data?: unknown }>, resume: string, recovered: Record<string, boolean> = {}, revoked?: string[]): unknown {
   return {
     events: events.map((e) => ({ event_type: e.type ?? 'task.event.created', id: e.id, organization_id: e.org, data: e.data ?? { id: e.id }, timestamp: '2026-11-27T02:00:00.000Z' })),
     resume,
     recovered,
+    ...(revoked === undefined ? {} : { revoked }),
   };
 }

@@ -26,6 +26,7 @@ describe('poll', () => {
       events: [{ event_type: 'task.event.created', id: '3-0', organization_id: 'x', data: { id: '3-0' }, timestamp: '2026-11-27T02:00:00.000Z' }],
       resume: 'a%3Ab:1-0,x:3-0',
       recovered: { 'a:b': true, x: true },
+      revoked: [],
     });
   });
 

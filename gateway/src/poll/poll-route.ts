@@ -3,6 +3,7 @@ import type { Admission, UpgradeRequest } from '../admission/admission.js';
 import { admissionRequestOf } from '../admission/admission-request.js';
 import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../http/http-exchange.js';
 import type { HistoryStore } from '../history/history-store.js';
+import type { Principal } from '../auth/principal.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { formatResume, parseResume, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
 import { frameOfEntry } from '../events/history-frame.js';
@@ -20,6 +21,8 @@ export interface PollOptions {
 interface PollDeps {
   readonly admit: (request: UpgradeRequest) => Promise<Admission>;
   readonly history: HistoryStore;
+  /** The organizations the principal's token grants now (membership changes applied): read after the history. */
+  readonly currentOrganizations: (principal: Principal) => Promise<readonly string[]>;
   readonly feeds: OrganizationFeeds;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
@@ -29,7 +32,9 @@ interface PollDeps {
 }
 
 interface PollResult {
-  readonly frames: string[];
+  /** Per organization, the frames read, oldest first (an organization without new events has none). */
+  readonly frames: Map<string, string[]>;
+  readonly count: number;
   readonly cursor: Map<string, string>;
   readonly recovered: Record<string, boolean>;
 }
@@ -91,14 +96,14 @@ async function poll(exchange: HttpExchange, cors: Record<string, string>, deps: 
   const organizations = admission.organizations;
   let result = await read(organizations, resume, deps);
   // First call (no cursor) returns at once with the cursor at the end of every history.
-  if (result.frames.length === 0 && resumeText !== undefined && timeoutMs > 0 && organizations.length > 0 && !exchange.aborted) {
+  if (result.count === 0 && resumeText !== undefined && timeoutMs > 0 && organizations.length > 0 && !exchange.aborted) {
     // Interest is held whatever the binding's outcome (a failed bind keeps it too): released below, always.
     const acquired = await Promise.allSettled(organizations.map((org) => deps.feeds.acquire(org)));
     try {
       if (acquired.some((outcome) => outcome.status === 'rejected')) deps.logger.warn('a long poll could not bind an organization; it answers from history only');
       // Events sequenced between the read and the binding are in history: read again before waiting.
       result = await read(organizations, result.cursor, deps);
-      if (result.frames.length === 0 && !deps.isDraining()) {
+      if (result.count === 0 && !deps.isDraining()) {
         await deps.feeds.waitForAny(organizations, timeoutMs);
         result = await read(organizations, result.cursor, deps);
       }
@@ -106,13 +111,32 @@ async function poll(exchange: HttpExchange, cors: Record<string, string>, deps: 
       for (const org of organizations) deps.feeds.release(org);
     }
   }
-  deps.metrics.pollRequests.inc({ result: result.frames.length > 0 ? 'events' : 'empty' });
-  replyJson(exchange, 200, `{"events":[${result.frames.join(',')}],"resume":${JSON.stringify(formatResume(result.cursor))},"recovered":${JSON.stringify(result.recovered)}}`, cors);
+  const revoked = result.count === 0 ? [] : await revokedSinceAdmission(admission.principal, organizations, deps);
+  const frames: string[] = [];
+  for (const [org, orgFrames] of result.frames) if (!revoked.includes(org)) frames.push(...orgFrames);
+  for (const org of revoked) {
+    result.cursor.delete(org);
+    delete result.recovered[org];
+  }
+  deps.metrics.pollRequests.inc({ result: frames.length > 0 ? 'events' : 'empty' });
+  const revokedField = revoked.length === 0 ? '' : `,"revoked":${JSON.stringify(revoked)}`;
+  replyJson(exchange, 200, `{"events":[${frames.join(',')}],"resume":${JSON.stringify(formatResume(result.cursor))},"recovered":${JSON.stringify(result.recovered)}${revokedField}}`, cors);
+}
+
+/**
+ * The admitted organizations the caller has been removed from since its admission. A removal is
+ * recorded before any event sequenced after it, so a read of the membership after the history read
+ * sees every removal that an event read could follow: those organizations' events are left out.
+ */
+async function revokedSinceAdmission(principal: Principal, admitted: readonly string[], deps: PollDeps): Promise<string[]> {
+  const current = new Set(await deps.currentOrganizations(principal));
+  return admitted.filter((org) => !current.has(org));
 }
 
 /** Events after the cursor for every organization; organizations without a cursor start at their end. */
 async function read(organizations: readonly string[], resume: ResumeCursor, deps: PollDeps): Promise<PollResult> {
-  const frames: string[] = [];
+  const frames = new Map<string, string[]>();
+  let count = 0;
   const cursor = new Map<string, string>();
   const recovered: Record<string, boolean> = {};
   const reads = await Promise.all(organizations.map(async (org) => {
@@ -124,12 +148,13 @@ async function read(organizations: readonly string[], resume: ResumeCursor, deps
     let last = start;
     if (result !== undefined) {
       recovered[org] = result.complete;
-      for (const entry of result.entries) {
-        frames.push(frameOfEntry(org, entry).frame);
-        last = entry.id;
+      if (result.entries.length > 0) {
+        frames.set(org, result.entries.map((entry) => frameOfEntry(org, entry).frame));
+        count += result.entries.length;
+        last = result.entries[result.entries.length - 1]!.id;
       }
     }
     cursor.set(org, last);
   }
-  return { frames, cursor, recovered };
+  return { frames, count, cursor, recovered };
 }
