@@ -24,6 +24,7 @@ describe('Redis restart mid-stream', () => {
       READINESS_CANARY_INTERVAL_MS: '200',
       PRESENCE_HEARTBEAT_MS: '250',
       PRESENCE_TTL_MS: '1000',
+      MAX_CONNECTIONS_PER_USER: '2',
     };
     pods = [await startGateway(env), await startGateway(env)];
     publisher = new TestPublisher(vhost.url, exchange);
@@ -75,6 +76,11 @@ describe('Redis restart mid-stream', () => {
       return organizations;
     })).length === 0, 5_000, 'the removal applied');
 
+    // wes holds his two connections (the per-user limit) across the loss, one on each pod.
+    const wesToken = await token('wes', []);
+    const wes = [await TestClient.established(pods[0]!.wsUrl, wesToken), await TestClient.established(pods[1]!.wsUrl, wesToken)];
+    expect(await expectRefused(pods[0]!.wsUrl, { token: wesToken })).toMatchObject({ status: 429 });
+
     await redis.kill();
     await redis.restart();
     await before.waitFor((f) => f.event_type === 'organization.resync' && (f.data as { reason: string }).reason === 'history_lost', 10_000);
@@ -86,6 +92,13 @@ describe('Redis restart mid-stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const fresh = await TestClient.established(pods[1]!.wsUrl, await token('vic', []));
     await fresh.close();
+    // The pods restored their counts into the emptied store: the limit still sees wes's two connections.
+    const wesAgain = await token('wes', []);
+    for (const pod of pods) expect(await expectRefused(pod.wsUrl, { token: wesAgain })).toMatchObject({ status: 429, body: { error: 'too_many_connections' } });
+    await wes[1]!.close();
+    let third: TestClient | undefined;
+    await waitFor(async () => (third = await TestClient.established(pods[0]!.wsUrl, wesAgain).catch(() => undefined)) !== undefined, 5_000, 'a slot freed');
+    await Promise.all([wes[0]!.close(), third?.close()]);
     // A resume from before the loss is not recovered.
     const resumed = await TestClient.established(`${pods[1]!.wsUrl}?resume=${encodeURIComponent(`loss-org:${preLoss[4]!.id}`)}`, await token('lou', ['loss-org']));
     expect((resumed.frames[0]!.data as { recovered: Record<string, boolean> }).recovered).toEqual({ 'loss-org': false });
