@@ -107,6 +107,7 @@ export interface GatewayMetrics {
   readonly canaryAge: Gauge;
   readonly eventsSequenced: Labelled<'result'>;
   readonly eventsDuplicateDropped: Counter;
+  readonly contentRedeliveryMatches: Counter;
   readonly organizationsBound: Gauge;
   readonly resumes: Labelled<'recovered'>;
   readonly pollRequests: Labelled<'result'>;
@@ -158,6 +159,7 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     canaryAge: new Gauge({ name: `${p}consumer_canary_age_seconds`, help: 'Seconds since this pod last received its own readiness canary through the broker.', registers }),
     eventsSequenced: labelled(new Counter({ name: `${p}events_sequenced_total`, help: 'Events given a history id by this pod (result: appended, duplicate).', labelNames: ['result'] as const, registers }), [{ result: 'appended' }, { result: 'duplicate' }]),
     eventsDuplicateDropped: new Counter({ name: `${p}events_duplicates_dropped_total`, help: 'Routed frames dropped because their id was already delivered (redeliveries).', registers }),
+    contentRedeliveryMatches: new Counter({ name: `${p}events_content_redelivery_matches_total`, help: 'Redeliveries without message_id taken for a stored entry with the same content (its own, or a byte-identical twin\'s: publish with message_id to tell them apart).', registers }),
     organizationsBound: new Gauge({ name: `${p}organizations_bound`, help: 'Organizations whose events this pod receives from the broker.', registers }),
     resumes: labelled(new Counter({ name: `${p}resumes_total`, help: 'Per-organization resumptions on connect, by whether the history reached back.', labelNames: ['recovered'] as const, registers })),
     pollRequests: labelled(new Counter({ name: `${p}poll_requests_total`, help: 'Long-poll requests answered, by result (events, empty, refused).', labelNames: ['result'] as const, registers })),

@@ -95,6 +95,20 @@ describe('Sequencer', () => {
     expect(retried.frame).toBe(first.frame);
   });
 
+  it('counts a redelivery without message id taken for a stored entry by its content, and nothing else', async () => {
+    const { sequencer, metrics } = await setup();
+    const matches = async (): Promise<number> => (await metrics.registry.getSingleMetric('orgcast_events_content_redelivery_matches_total')!.get()).values[0]?.value ?? 0;
+    const first = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'h:same', { dedupe: 'record', token: 't1' }, 'content');
+    // A byte-identical first delivery is a new event; a publisher's retry with its id is no content match.
+    await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'h:same', { dedupe: 'record', token: 't2' }, 'content');
+    await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'm2', {}, 'message_id');
+    await sequencer.sequence(task('acme', 2, PUBLISHED_MS), 'm2', {}, 'message_id');
+    expect(await matches()).toBe(0);
+    const redelivered = await sequencer.sequence(task('acme', 1, PUBLISHED_MS), 'h:same', { dedupe: 'check', token: 't3' }, 'content');
+    expect(redelivered?.id).not.toBe(first?.id); // the newest copy
+    expect(await matches()).toBe(1);
+  });
+
   it('routes nothing for a duplicate whose entry is no longer in history', async () => {
     const history = createMemoryHistoryStore({ maxLength: 1, maxAgeMs: 3_600_000, dedupeTtlSeconds: 60, now: () => NOW_MS });
     const bus = createLocalCommandBus();

@@ -7,6 +7,9 @@ import type { MembershipStore } from '../membership/membership-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { taskFrameJson } from '../protocol/task-frame.js';
 
+/** The log message of a redelivery without message_id taken for the stored entry with its content. */
+export const CONTENT_MATCH_MESSAGE = 'a redelivery without message_id was taken for the stored entry with the same content';
+
 /** How long the sequencer trusts the command number it read, when it publishes none itself (a counter that started over is seen within this). */
 const FENCE_REFRESH_MS = 5_000;
 
@@ -40,13 +43,20 @@ export class Sequencer {
    * have happened before a crash, and the pods drop ids they already delivered), with the frame
    * built from what history stored under that id: live and replayed frames of an id are the same.
    * Undefined for a duplicate whose entry is no longer in history: nothing to route.
+   * `identifiedBy`: whether `dedupeKey` is the publisher's message id or a hash of the content.
    */
-  async sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined> {
+  async sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions, identifiedBy: 'message_id' | 'content' = 'message_id'): Promise<RoutedFrame | undefined> {
     const record = { eventType: event.eventType, dataJson: event.dataJson, timestampMs: event.publishedAtMs ?? this.now() };
     // Every call waits for the same run number, so the appends are still issued in delivery order.
     const run = await this.runNumber();
     const [{ id, prev, duplicate, stored }, commandFence] = await Promise.all([this.history.append(event.organizationId, dedupeKey, record, { ...options, run }), this.commandFence()]);
     this.metrics.eventsSequenced.inc({ result: duplicate ? 'duplicate' : 'appended' });
+    if (duplicate && identifiedBy === 'content' && options.dedupe !== 'record') {
+      // The documented ambiguity: a redelivery of a message without id cannot be told from a
+      // byte-identical twin's. Counted and logged (entry id, no content) so that it can be audited.
+      this.metrics.contentRedeliveryMatches.inc();
+      this.logger.info({ organization: event.organizationId, entry: id }, CONTENT_MATCH_MESSAGE);
+    }
     const routed = duplicate ? stored : record;
     if (routed === undefined) return undefined;
     return {

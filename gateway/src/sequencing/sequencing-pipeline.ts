@@ -10,7 +10,7 @@ import type { GatewayMetrics } from '../metrics/metrics.js';
 /** What the pipeline needs of the sequencer (sequencer.ts). */
 export interface SequencingPort {
   /** Undefined: a duplicate whose entry is no longer in history, nothing to route. */
-  sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions): Promise<RoutedFrame | undefined>;
+  sequence(event: InboundTaskEvent, dedupeKey: string, options: AppendOptions, identifiedBy: 'message_id' | 'content'): Promise<RoutedFrame | undefined>;
   membershipChange(change: InboundMembershipChange): Promise<void>;
   /** A run starts: what the sequencer knows of the cluster's state from an earlier run is read again. */
   runStarted(): void;
@@ -163,7 +163,7 @@ function openRun(sequencer: SequencingPort, publisher: RoutedPublisher, options:
         token: link.token,
         ...(sameOrganization !== undefined && !sameOrganization.sequenced && { afterToken: sameOrganization.token }),
       });
-      const sequenced = await retrying(() => sequencer.sequence(event, message.dedupeKey, appendOptions()), earlier, message, 'sequence');
+      const sequenced = await retrying(() => sequencer.sequence(event, message.dedupeKey, appendOptions(), message.messageId === undefined ? 'content' : 'message_id'), earlier, message, 'sequence');
       if (sequenced === undefined) return;
       link.sequenced = true;
       if (previous !== undefined && !(await previous.issued)) return;

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { startCluster, type Cluster } from '../harness/cluster.js';
 import { createTestVhost, type TestVhost } from '../helpers/rabbit.js';
 import { deleteByPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { CONTENT_MATCH_MESSAGE } from '../../src/sequencing/sequencer.js';
 
 export const QUEUE_PREFIX = 'orgcast.pod.';
 export const MAX_EVENT_BYTES = 64 * 1024;
@@ -25,6 +26,8 @@ export interface ChaosCluster {
   readonly redis: Redis;
   /** Error-level log lines of the pods: how many, and how many of each message. */
   readonly podErrors: PodErrors;
+  /** `<organization> <entry id>` → how many redeliveries without message id the pods logged taking for that entry. */
+  readonly contentMatches: ReadonlyMap<string, number>;
   /** Stops nginx and the pods, deletes the vhost and the keys (each step even if another fails). */
   stop(): Promise<void>;
 }
@@ -44,6 +47,7 @@ export async function startChaosCluster(options: { readonly pods: number; readon
   const vhost = await createTestVhost(`orgcast-chaos-${id}`);
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
   const podErrors: PodErrors = { count: 0, byMessage: new Map() };
+  const contentMatches = new Map<string, number>();
   const cleanup = async (cluster: Cluster | undefined): Promise<void> => {
     const problems: unknown[] = [];
     await cluster?.stop().catch((e: unknown) => problems.push(e));
@@ -85,6 +89,10 @@ export async function startChaosCluster(options: { readonly pods: number; readon
         LOG_LEVEL: 'info',
       },
       onLog: (pod, entry) => {
+        if (entry['msg'] === CONTENT_MATCH_MESSAGE) {
+          const key = `${String(entry['organization'])} ${String(entry['entry'])}`;
+          contentMatches.set(key, (contentMatches.get(key) ?? 0) + 1);
+        }
         const level = entry['level'];
         if (!(level === 'error' || level === 'fatal' || (typeof level === 'number' && level >= 50))) return;
         podErrors.count += 1;
@@ -99,5 +107,5 @@ export async function startChaosCluster(options: { readonly pods: number; readon
   }
   options.log(`cluster ${id}: ${options.pods} pods behind nginx at ${cluster.httpUrl}, vhost ${vhost.vhost}, exchange ${exchange}, key prefix ${keyPrefix}`);
   const running = cluster;
-  return { id, cluster: running, vhost, exchange, keyPrefix, secret, redis, podErrors, stop: () => cleanup(running) };
+  return { id, cluster: running, vhost, exchange, keyPrefix, secret, redis, podErrors, contentMatches, stop: () => cleanup(running) };
 }

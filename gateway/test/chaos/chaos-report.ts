@@ -42,7 +42,7 @@ export function formatReport(report: ChaosReport, replay: string): string {
   const p = report.publishes;
   lines.push(`publishes: ${p.attempts} attempts of ${p.withMessageId} bodies with a message id and the rest without; ${p.confirmed} confirmed, ${p.nacked} nacked, ${p.unknown} unknown; ${p.repeats} byte-identical repeats (${p.identicalRepeats} with identical properties too); ${p.oversized} bodies above MAX_EVENT_BYTES`);
   const h = report.history;
-  lines.push(`history: ${h.entries} entries; lost ${h.lost.length}, duplicated ${h.duplicated.length}, oversized stored ${h.oversizedStored.length}, unexpected ${h.unexpected.length}, prev chain breaks ${h.chainBreaks.length}; publishes of unknown fate: ${h.uncertain.publishes}, of which stored ${h.uncertain.stored}`);
+  lines.push(`history: ${h.entries} entries; lost ${h.lost.length}, identical copies without message_id merged by a logged redelivery match ${h.merged.length}, duplicated ${h.duplicated.length}, oversized stored ${h.oversizedStored.length}, unexpected ${h.unexpected.length}, prev chain breaks ${h.chainBreaks.length}; publishes of unknown fate: ${h.uncertain.publishes}, of which stored ${h.uncertain.stored}`);
   const d = report.deadLetters;
   lines.push(d === undefined ? 'dead letters: not read' : `dead letters: ${d.read} read; confirmed oversized found ${d.oversizedFound}, missing ${d.oversizedMissing.length}; valid events dead-lettered ${d.validDeadLettered.length}`);
   lines.push(`settle: ${report.settle.settled ? 'settled' : 'NOT settled'} in ${(report.settle.ms / 1000).toFixed(1)} s (${report.settle.detail})`);

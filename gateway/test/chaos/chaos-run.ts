@@ -136,7 +136,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const histories = new Map<string, HistoryEntry[]>();
     for (const organization of organizations) histories.set(organization, await readHistory(env.redis, env.keyPrefix, organization));
-    const history = auditHistory(histories, ledger.groups);
+    const history = auditHistory(histories, ledger.groups, env.contentMatches);
     const deadLetters = await auditDeadLetters(env.vhost.url, deadLetterQueueName(env.exchange), ledger.groups).catch((error: unknown) => {
       log(`could not read the dead-letter queue: ${String(error)}`);
       return undefined;

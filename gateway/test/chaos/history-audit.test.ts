@@ -53,4 +53,18 @@ describe('auditHistory', () => {
     expect(auditHistory(historyOf(['x', 'x']), ledger.groups).duplicated).toEqual([]);
     expect(auditHistory(historyOf(['x', 'x', 'x']), ledger.groups).duplicated).toHaveLength(1);
   });
+
+  it('excuses missing identical copies without message id only as far as pods logged taking a redelivery for a stored copy', () => {
+    const ledger = ledgerOf([{ key: 'same', fates: ['confirmed', 'confirmed', 'confirmed'] }, { key: 'id', messageId: 'm-id', fates: ['confirmed'] }]);
+    const history = historyOf(['same']);
+    // No log of a match: a loss.
+    expect(auditHistory(history, ledger.groups).lost.map((m) => m.key)).toEqual(['same', 'id']);
+    // One match for the stored copy: one of the two missing copies is accounted for, not both.
+    expect(auditHistory(history, ledger.groups, new Map([[`${ORG} 1-0`, 1]])).lost.map((m) => m.key)).toEqual(['same', 'id']);
+    const audit = auditHistory(history, ledger.groups, new Map([[`${ORG} 1-0`, 2], [`${ORG} 2-0`, 5]]));
+    expect(audit.merged.map((m) => m.key)).toEqual(['same']);
+    expect(audit.lost.map((m) => m.key)).toEqual(['id']);
+    // A match logged for an entry of another organization accounts for nothing here.
+    expect(auditHistory(history, ledger.groups, new Map([['other 1-0', 2]])).merged).toEqual([]);
+  });
 });

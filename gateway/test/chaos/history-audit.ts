@@ -59,6 +59,12 @@ export interface HistoryAudit {
   readonly entries: number;
   /** Confirmed publishes missing from history. */
   readonly lost: readonly LedgerMismatch[];
+  /**
+   * Identical copies without message id stored fewer times than confirmed, each missing copy
+   * accounted for by a pod's log that it took a redelivery for one of the stored copies (the
+   * documented ambiguity: a redelivery cannot be told from its byte-identical twin's).
+   */
+  readonly merged: readonly LedgerMismatch[];
   /** More copies in history than publishes allow. */
   readonly duplicated: readonly LedgerMismatch[];
   /** Oversized bodies that made it into history. */
@@ -75,9 +81,11 @@ export interface HistoryAudit {
  * History against the ledger: each body must be in its organization's history as many times as the
  * broker confirmed it (a body with a message id: once; identical bodies without one: once per
  * confirmed publish, plus at most one per publish of unknown fate), never when oversized; entries
- * chain by `p`; nothing else is there.
+ * chain by `p`; nothing else is there. `contentMatches` (`<organization> <entry id>` → times a pod
+ * took a redelivery without message id for that entry) excuses as many missing identical copies of
+ * the entry's body, and no more: they are reported as merged.
  */
-export function auditHistory(histories: ReadonlyMap<string, readonly HistoryEntry[]>, ledger: ReadonlyMap<string, LedgerGroup>): HistoryAudit {
+export function auditHistory(histories: ReadonlyMap<string, readonly HistoryEntry[]>, ledger: ReadonlyMap<string, LedgerGroup>, contentMatches: ReadonlyMap<string, number> = new Map()): HistoryAudit {
   const idsByKey = new Map<string, string[]>();
   const unexpected: string[] = [];
   const chainBreaks: string[] = [];
@@ -99,6 +107,7 @@ export function auditHistory(histories: ReadonlyMap<string, readonly HistoryEntr
     }
   }
   const lost: LedgerMismatch[] = [];
+  const merged: LedgerMismatch[] = [];
   const duplicated: LedgerMismatch[] = [];
   const oversizedStored: LedgerMismatch[] = [];
   let uncertainPublishes = 0;
@@ -110,7 +119,9 @@ export function auditHistory(histories: ReadonlyMap<string, readonly HistoryEntr
       : group.messageId !== undefined ? [group.confirmed > 0 ? 1 : 0, 1]
         : [group.confirmed, group.attempts];
     const mismatch: LedgerMismatch = { key: group.key, organization: group.organization, messageId: group.messageId, inHistory: ids.length, expected, confirmed: group.confirmed, attempts: group.attempts, ids };
+    const matched = group.messageId === undefined ? ids.reduce((sum, id) => sum + (contentMatches.get(`${group.organization} ${id}`) ?? 0), 0) : 0;
     if (group.oversized && ids.length > 0) oversizedStored.push(mismatch);
+    else if (ids.length < expected[0] && expected[0] - ids.length <= matched) merged.push(mismatch);
     else if (ids.length < expected[0]) lost.push(mismatch);
     else if (ids.length > expected[1]) duplicated.push(mismatch);
     if (!group.oversized && unsure > 0 && (group.messageId === undefined || group.confirmed === 0)) {
@@ -118,5 +129,5 @@ export function auditHistory(histories: ReadonlyMap<string, readonly HistoryEntr
       uncertainStored += Math.max(0, ids.length - (group.messageId === undefined ? group.confirmed : 0));
     }
   }
-  return { entries, lost, duplicated, oversizedStored, unexpected, chainBreaks, uncertain: { publishes: uncertainPublishes, stored: uncertainStored } };
+  return { entries, lost, merged, duplicated, oversizedStored, unexpected, chainBreaks, uncertain: { publishes: uncertainPublishes, stored: uncertainStored } };
 }
