@@ -162,6 +162,33 @@ describe('delivery integrity across gateway processes', () => {
     expect(later.events.map((e) => e.organization_id)).toEqual(['kept-org']);
     expect(later.resume).not.toContain('gone-org');
   }, 30_000);
+
+  it('a member added while away gets the organization from its grant on the next poll and resume, not from the end', async () => {
+    const exchange = randomName('tasks');
+    const gw = await pod(exchange);
+    const publisher = publisherFor(exchange);
+    const jwt = await token('vera', ['home-org']); // issued before the grant: the grant is an override
+    const headers = { authorization: `Bearer ${jwt}` };
+    const pollUrl = (query: string): string => `http://127.0.0.1:${gw.port}/api/poll?${query}`;
+    const first = await (await fetch(pollUrl('timeout_ms=0'), { headers })).json() as { resume: string };
+    expect(first.resume).not.toContain('new-org');
+    await publisher.tasks([{ organizationId: 'new-org', data: { n: 0 } }]); // before the grant: not vera's
+    await publisher.membership('organization.member.added', 'new-org', 'vera');
+    await publisher.tasks([{ organizationId: 'new-org', data: { n: 1 } }, { organizationId: 'new-org', data: { n: 2 } }]);
+    // Everything is sequenced once an observer of the organization sees n = 2.
+    const observer = { authorization: `Bearer ${await token('obs', ['new-org'])}` };
+    await waitFor(async () => ns((await (await fetch(pollUrl('timeout_ms=0&resume=new-org%3A0-0'), { headers: observer })).json() as { events: Frame[] }).events).includes(2), 5_000, 'sequenced');
+
+    // The cursor from before the grant lacks the organization: it starts at the grant, not at the end.
+    const polled = await (await fetch(pollUrl(`timeout_ms=0&resume=${encodeURIComponent(first.resume)}`), { headers })).json() as { events: Frame[]; resume: string; recovered: Record<string, boolean> };
+    expect(polled.events.filter((e) => e.organization_id === 'new-org').map((e) => (e.data as { n: number }).n)).toEqual([1, 2]);
+    expect(polled.recovered['new-org']).toBe(true);
+    expect(polled.resume).toContain('new-org');
+    const client = await TestClient.established(`ws://127.0.0.1:${gw.port}/api/ws?resume=${encodeURIComponent(first.resume)}`, jwt);
+    clients.push(client);
+    expect(ns(await client.waitForCount(undefined, 2, 5_000))).toEqual([1, 2]);
+    expect((client.frames[0]!.data as { recovered: Record<string, boolean> }).recovered['new-org']).toBe(true);
+  }, 30_000);
 });
 
 /**

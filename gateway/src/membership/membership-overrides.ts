@@ -3,6 +3,22 @@ export interface MembershipRecord {
   readonly organizationId: string;
   readonly added: boolean;
   readonly atMs: number;
+  /** An addition's position in the organization's sequence (its last event id when it was sequenced). */
+  readonly position?: string | undefined;
+}
+
+/**
+ * The positions of the additions that apply to a token (same rules as applyMembershipRecords): a
+ * member added after the token was issued receives the events after this position.
+ */
+export function grantPositionsOf(records: Iterable<MembershipRecord>, issuedAtMs: number | undefined, notBeforeMs: number): Map<string, string> {
+  const positions = new Map<string, string>();
+  for (const record of records) {
+    if (!record.added || record.position === undefined || record.atMs < notBeforeMs) continue;
+    if (issuedAtMs !== undefined && issuedAtMs > record.atMs) continue;
+    positions.set(record.organizationId, record.position);
+  }
+  return positions;
 }
 
 /**

@@ -57,6 +57,24 @@ export function runMembershipStoreCases(name: string, factory: MembershipStoreFa
       expect(await store.effectiveOrganizations('alice', ['a'], T + 1)).toEqual(['a']);
     });
 
+    it('keeps an addition\'s position for the tokens it applies to, and drops it with a later removal', async () => {
+      await store.recordAdded('x', 'alice', T, '1700000000000-3');
+      await store.recordAdded('y', 'alice', T + 5);
+      expect(await store.grantPositions('alice', T - 1)).toEqual(new Map([['x', '1700000000000-3']]));
+      expect(await store.grantPositions('alice', T + 1)).toEqual(new Map());
+      expect(await store.grantPositions('bob', undefined)).toEqual(new Map());
+      // The record with a position still orders against others by its time.
+      await store.recordRemoved('x', 'alice', T - 10);
+      expect(await store.effectiveOrganizations('alice', [], T - 1)).toEqual(['x', 'y']);
+      await store.recordRemoved('x', 'alice', T + 10);
+      expect(await store.effectiveOrganizations('alice', [], T - 1)).toEqual(['y']);
+      expect(await store.grantPositions('alice', T - 1)).toEqual(new Map());
+      await store.recordAdded('x', 'alice', T + 20, '1700000000000-9');
+      expect(await store.grantPositions('alice', undefined)).toEqual(new Map([['x', '1700000000000-9']]));
+      clock = T + TTL_SECONDS * 1000 + 21;
+      expect(await store.grantPositions('alice', undefined)).toEqual(new Map());
+    });
+
     it('never lets an older change overwrite a newer one', async () => {
       await store.recordRemoved('b', 'alice', T + 10);
       await store.recordAdded('b', 'alice', T);

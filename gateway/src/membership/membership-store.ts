@@ -11,12 +11,20 @@
 export interface MembershipStore {
   /** Records a removal at `atMs` (replaces an older record of the same pair; ignores an older change). */
   recordRemoved(organizationId: string, userId: string, atMs: number): Promise<void>;
-  /** Records an addition at `atMs` (same ordering rules). */
-  recordAdded(organizationId: string, userId: string, atMs: number): Promise<void>;
+  /**
+   * Records an addition at `atMs` (same ordering rules), with its position in the organization's
+   * sequence when known: the member receives the events after it.
+   */
+  recordAdded(organizationId: string, userId: string, atMs: number, position?: string): Promise<void>;
   /**
    * The organizations a token grants: its claims with the overrides above applied.
    * `issuedAtMs` undefined means "issued at the beginning of time" (every change applies).
    */
   effectiveOrganizations(userId: string, claimed: readonly string[], issuedAtMs: number | undefined): Promise<string[]>;
+  /**
+   * For the additions that apply to a token issued at `issuedAtMs` (as above), their recorded
+   * positions: where a client whose cursor predates the addition starts the organization.
+   */
+  grantPositions(userId: string, issuedAtMs: number | undefined): Promise<ReadonlyMap<string, string>>;
   close(): Promise<void>;
 }

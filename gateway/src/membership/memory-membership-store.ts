@@ -1,5 +1,5 @@
 import type { MembershipStore } from './membership-store.js';
-import { applyMembershipRecords, assertChangeTime, assertTtlSeconds, type MembershipRecord } from './membership-overrides.js';
+import { applyMembershipRecords, assertChangeTime, assertTtlSeconds, grantPositionsOf, type MembershipRecord } from './membership-overrides.js';
 
 export interface MemoryMembershipStoreOptions {
   /** How long a change matters: at least the longest token lifetime. */
@@ -32,7 +32,7 @@ export function createMemoryMembershipStore(options: MemoryMembershipStoreOption
     }
   };
 
-  const record = (organizationId: string, userId: string, added: boolean, atMs: number): void => {
+  const record = (organizationId: string, userId: string, added: boolean, atMs: number, position?: string): void => {
     assertChangeTime(atMs);
     const t = now();
     expire(t);
@@ -41,7 +41,7 @@ export function createMemoryMembershipStore(options: MemoryMembershipStoreOption
     const user = users.get(userId) ?? { writtenAtMs: t, byOrganization: new Map<string, MembershipRecord>() };
     const current = user.byOrganization.get(organizationId);
     if (current !== undefined && current.atMs > atMs) return;
-    user.byOrganization.set(organizationId, { organizationId, added, atMs });
+    user.byOrganization.set(organizationId, { organizationId, added, atMs, position });
     for (const [organization, existing] of user.byOrganization) {
       if (existing.atMs < notBefore) user.byOrganization.delete(organization);
     }
@@ -54,8 +54,8 @@ export function createMemoryMembershipStore(options: MemoryMembershipStoreOption
     async recordRemoved(organizationId, userId, atMs) {
       record(organizationId, userId, false, atMs);
     },
-    async recordAdded(organizationId, userId, atMs) {
-      record(organizationId, userId, true, atMs);
+    async recordAdded(organizationId, userId, atMs, position) {
+      record(organizationId, userId, true, atMs, position);
     },
     async effectiveOrganizations(userId, claimed, issuedAtMs) {
       const t = now();
@@ -63,6 +63,12 @@ export function createMemoryMembershipStore(options: MemoryMembershipStoreOption
       const user = users.get(userId);
       if (user === undefined) return [...new Set(claimed)];
       return applyMembershipRecords(claimed, user.byOrganization.values(), issuedAtMs, t - ttlMs);
+    },
+    async grantPositions(userId, issuedAtMs) {
+      const t = now();
+      expire(t);
+      const user = users.get(userId);
+      return user === undefined ? new Map() : grantPositionsOf(user.byOrganization.values(), issuedAtMs, t - ttlMs);
     },
     async close() {
       users.clear();

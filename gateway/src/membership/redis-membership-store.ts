@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import type { MembershipStore } from './membership-store.js';
-import { applyMembershipRecords, assertChangeTime, assertTtlSeconds, type MembershipRecord } from './membership-overrides.js';
+import { applyMembershipRecords, assertChangeTime, assertTtlSeconds, grantPositionsOf, type MembershipRecord } from './membership-overrides.js';
 import { storeErrorOf } from '../redis/store-error.js';
 
 export interface RedisMembershipStoreOptions {
@@ -19,8 +19,8 @@ export interface RedisMembershipStoreOptions {
 const PRUNE_ABOVE_FIELDS = 32;
 
 /**
- * Compare-and-set of one record. KEYS[1] = user hash; ARGV = organization, '+' or '-', change ms,
- * ttl seconds, expiry cutoff ms. An older change never replaces a newer one (equal times: the later
+ * Compare-and-set of one record. KEYS[1] = user hash; ARGV = organization, the value (`+<ms>`,
+ * `+<ms>@<position>` or `-<ms>`), change ms, ttl seconds, expiry cutoff ms. An older change never replaces a newer one (equal times: the later
  * arrival wins). Returns 1 when written, 0 when ignored.
  */
 const RECORD_CHANGE = new LuaScript(`
@@ -28,15 +28,15 @@ local key = KEYS[1]
 local at = tonumber(ARGV[3])
 local current = redis.call('HGET', key, ARGV[1])
 if current then
-  local currentAt = tonumber(string.sub(current, 2))
+  local currentAt = tonumber(string.match(current, '^[+-](-?%d+)'))
   if currentAt ~= nil and currentAt > at then return 0 end
 end
-redis.call('HSET', key, ARGV[1], ARGV[2] .. ARGV[3])
+redis.call('HSET', key, ARGV[1], ARGV[2])
 if redis.call('HLEN', key) > ${PRUNE_ABOVE_FIELDS} then
   local cutoff = tonumber(ARGV[5])
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
-    local recordAt = tonumber(string.sub(all[i + 1], 2))
+    local recordAt = tonumber(string.match(all[i + 1], '^[+-](-?%d+)'))
     if recordAt == nil or recordAt < cutoff then redis.call('HDEL', key, all[i]) end
   end
 end
@@ -46,7 +46,8 @@ return 1
 
 /**
  * MembershipStore shared by every pod. One hash per user, `<prefix>membership:<userId>`, field =
- * organization id, value = `+<ms>` (added) or `-<ms>` (removed). Each write is an atomic
+ * organization id, value = `+<ms>` (added), `+<ms>@<position>` (added, with its position in the
+ * organization's sequence) or `-<ms>` (removed). Each write is an atomic
  * compare-and-set (Lua, one key: Redis Cluster safe) that also resets the key's expiry to the TTL;
  * a record older than the TTL is ignored on read, so per-field expiry is not needed. A read is one
  * HGETALL. `close()` does not quit the client: it belongs to the caller.
@@ -58,24 +59,30 @@ export function createRedisMembershipStore(options: RedisMembershipStoreOptions)
   const now = options.now ?? Date.now;
   const keyOf = (userId: string): string => `${keyPrefix}membership:${userId}`;
 
-  const record = async (organizationId: string, userId: string, sign: '+' | '-', atMs: number): Promise<void> => {
+  const record = async (organizationId: string, userId: string, sign: '+' | '-', atMs: number, position?: string): Promise<void> => {
     assertChangeTime(atMs);
     const notBefore = now() - ttlMs;
     if (atMs < notBefore) return;
-    await RECORD_CHANGE.run(redis, [keyOf(userId)], [organizationId, sign, String(Math.trunc(atMs)), ttlSeconds, String(Math.trunc(notBefore))]);
+    const at = String(Math.trunc(atMs));
+    const value = position === undefined ? `${sign}${at}` : `${sign}${at}@${position}`;
+    await RECORD_CHANGE.run(redis, [keyOf(userId)], [organizationId, value, at, ttlSeconds, String(Math.trunc(notBefore))]);
+  };
+  const recordsOf = async (userId: string): Promise<Record<string, string>> => {
+    try {
+      return await redis.hgetall(keyOf(userId));
+    } catch (error) {
+      throw storeErrorOf(error);
+    }
   };
 
   return {
     recordRemoved: (organizationId, userId, atMs) => record(organizationId, userId, '-', atMs),
-    recordAdded: (organizationId, userId, atMs) => record(organizationId, userId, '+', atMs),
+    recordAdded: (organizationId, userId, atMs, position) => record(organizationId, userId, '+', atMs, position),
     async effectiveOrganizations(userId, claimed, issuedAtMs) {
-      let fields: Record<string, string>;
-      try {
-        fields = await redis.hgetall(keyOf(userId));
-      } catch (error) {
-        throw storeErrorOf(error);
-      }
-      return applyMembershipRecords(claimed, decodeRecords(fields), issuedAtMs, now() - ttlMs);
+      return applyMembershipRecords(claimed, decodeRecords(await recordsOf(userId)), issuedAtMs, now() - ttlMs);
+    },
+    async grantPositions(userId, issuedAtMs) {
+      return grantPositionsOf(decodeRecords(await recordsOf(userId)), issuedAtMs, now() - ttlMs);
     },
     async close() {
       // Nothing to release: the Redis client is shared and closed by its owner.
@@ -86,8 +93,9 @@ export function createRedisMembershipStore(options: RedisMembershipStoreOptions)
 function* decodeRecords(fields: Record<string, string>): Generator<MembershipRecord> {
   for (const [organizationId, value] of Object.entries(fields)) {
     const sign = value.charAt(0);
-    const atMs = Number(value.slice(1));
-    if ((sign !== '+' && sign !== '-') || !Number.isFinite(atMs) || value.length < 2) continue;
-    yield { organizationId, added: sign === '+', atMs };
+    const at = value.indexOf('@');
+    const atMs = Number(value.slice(1, at < 0 ? undefined : at));
+    if ((sign !== '+' && sign !== '-') || !Number.isFinite(atMs) || value.length < 2 || at === 1) continue;
+    yield { organizationId, added: sign === '+', atMs, position: at < 0 ? undefined : value.slice(at + 1) };
   }
 }

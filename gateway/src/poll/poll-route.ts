@@ -4,6 +4,8 @@ import { admissionRequestOf } from '../admission/admission-request.js';
 import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../http/http-exchange.js';
 import type { HistoryStore } from '../history/history-store.js';
 import type { Principal } from '../auth/principal.js';
+import { withGrantPositions } from '../membership/grant-cursor.js';
+import type { MembershipStore } from '../membership/membership-store.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { formatResume, parseResume, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
 import { frameOfEntry } from '../events/history-frame.js';
@@ -23,6 +25,8 @@ interface PollDeps {
   readonly history: HistoryStore;
   /** The organizations the principal's token grants now (membership changes applied): read after the history. */
   readonly currentOrganizations: (principal: Principal) => Promise<readonly string[]>;
+  /** Where an organization the cursor lacks starts when the caller was added to it since its token. */
+  readonly membership: Pick<MembershipStore, 'grantPositions'>;
   readonly feeds: OrganizationFeeds;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
@@ -94,7 +98,7 @@ async function poll(exchange: HttpExchange, cors: Record<string, string>, deps: 
     return;
   }
   const organizations = admission.organizations;
-  let result = await read(organizations, resume, deps);
+  let result = await read(organizations, await withGrantPositions(resume, organizations, admission.principal, deps.membership), deps);
   // First call (no cursor) returns at once with the cursor at the end of every history.
   if (result.count === 0 && resumeText !== undefined && timeoutMs > 0 && organizations.length > 0 && !exchange.aborted) {
     // Interest is held whatever the binding's outcome (a failed bind keeps it too): released below, always.

@@ -132,9 +132,16 @@ export class Sequencer {
    * receives every event after the position; a member removed, every event up to it.
    */
   async membershipChange(change: InboundMembershipChange): Promise<void> {
-    if (change.eventType === 'organization.member.removed') await this.membership.recordRemoved(change.organizationId, change.userId, change.atMs);
-    else await this.membership.recordAdded(change.organizationId, change.userId, change.atMs);
-    const position = await this.history.lastId(change.organizationId);
+    // The ingest stream is sequential: no event of the organization is appended between these steps.
+    let position: string;
+    if (change.eventType === 'organization.member.removed') {
+      await this.membership.recordRemoved(change.organizationId, change.userId, change.atMs);
+      position = await this.history.lastId(change.organizationId);
+    } else {
+      // Kept with the addition: a client whose cursor predates it starts the organization there.
+      position = await this.history.lastId(change.organizationId);
+      await this.membership.recordAdded(change.organizationId, change.userId, change.atMs, position);
+    }
     const seq = await this.commands.publish({ type: 'membership', change, position });
     // The events after the change wait, on every pod, until it has been applied there.
     this.fenceGeneration += 1;

@@ -53,6 +53,7 @@ function setup(options: { slotsPerUser?: number; maxLength?: number } = {}) {
     lastId: (org) => history.lastId(org),
   };
   const presence = createMemoryPresenceStore({ podTtlMs: 10_000 });
+  const membership = createMemoryMembershipStore({ ttlSeconds: 3_600 });
   const metrics = createMetrics({ collectDefaults: false });
   const logger = pino({ level: 'silent' });
 
@@ -91,7 +92,7 @@ function setup(options: { slotsPerUser?: number; maxLength?: number } = {}) {
     budgetBytes: 1_000_000,
     retryDelayMs: () => undefined,
     fault: () => undefined,
-  }, { membership: createMemoryMembershipStore({ ttlSeconds: 3_600 }), history });
+  }, { membership, history });
   const open = vi.spyOn(manager, 'open');
 
   const admission = { result: { ok: true, principal, organizations: ['acme', 'globex'], clientAddress: '10.0.0.1' } as Admission, calls: 0, during: () => undefined as void };
@@ -107,6 +108,7 @@ function setup(options: { slotsPerUser?: number; maxLength?: number } = {}) {
     },
     feeds,
     history: readable,
+    membership,
     manager,
     resumeMaxEvents: RESUME_MAX_EVENTS,
     metrics,
@@ -137,7 +139,7 @@ function setup(options: { slotsPerUser?: number; maxLength?: number } = {}) {
     expect(organizations).toEqual(['acme', 'globex']);
     return plan;
   };
-  return { flow, manager, open, admission, interest, failingBinds, delivered, reads, metrics, append, slots, planOf };
+  return { flow, manager, open, admission, interest, failingBinds, delivered, reads, metrics, membership, append, slots, planOf };
 }
 
 async function counter(metrics: GatewayMetrics, name: string, labels: Record<string, string>): Promise<number> {
@@ -186,6 +188,21 @@ describe('createConnectFlow', () => {
     expect(await slots()).toBe(0);
     expect(await counter(metrics, 'orgcast_connections_refused_total', { reason: 'feed_unavailable' })).toBe(1);
     expect(open).not.toHaveBeenCalled();
+  });
+
+  it('starts an organization the cursor lacks at the position of an addition made since the token, only when the client has a cursor', async () => {
+    const { flow, append, planOf, membership, open } = setup();
+    const acme = await append('acme', 1);
+    const before = await append('globex', 2);
+    await membership.recordAdded('globex', principal.userId, Date.now() + 60_000, before[1]!.id);
+    const after = await append('globex', 2);
+    const plan = planOf(await flow(request(formatResume(new Map([['acme', acme[0]!.id]]))), 1));
+    expect(plan.recovered).toEqual({ acme: true, globex: true });
+    expect(plan.starts.get('globex')).toEqual({ position: before[1]!.id, replay: after });
+    // Without a cursor the client is new: it starts at the end.
+    open.mockClear();
+    const fresh = planOf(await flow(request(), 1));
+    expect(fresh.starts.get('globex')).toEqual({ position: after[1]!.id, replay: [] });
   });
 
   it('recovers a resumed organization whose history reaches back, replaying at most RESUME_MAX_EVENTS after the id', async () => {

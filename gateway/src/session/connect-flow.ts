@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Admission, UpgradeRequest } from '../admission/admission.js';
 import { frameOfEntry } from '../events/history-frame.js';
 import type { HistoryStore } from '../history/history-store.js';
+import { withGrantPositions } from '../membership/grant-cursor.js';
+import type { MembershipStore } from '../membership/membership-store.js';
 import { StoreUnavailableError } from '../stores/store-unavailable-error.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { parseResume, queryParameter, ResumeParseError, type ResumeCursor } from '../protocol/resume.js';
@@ -19,6 +21,8 @@ export interface ConnectFlowDeps {
   readonly slots: UserSlots;
   readonly feeds: FeedInterest & { lastDelivered(organizationId: string): string | undefined };
   readonly history: Pick<HistoryStore, 'readAfter' | 'lastId'>;
+  /** Where an organization the client's cursor lacks starts when the caller was added to it since its token. */
+  readonly membership: Pick<MembershipStore, 'grantPositions'>;
   readonly manager: ConnectionManager;
   readonly resumeMaxEvents: number;
   readonly metrics: GatewayMetrics;
@@ -76,6 +80,7 @@ export function createConnectFlow(deps: ConnectFlowDeps): (request: UpgradeReque
     const recovered: Record<string, boolean> = {};
     const starts = new Map<string, OrganizationStart>();
     try {
+      resume = await withGrantPositions(resume, organizations, principal, deps.membership);
       await Promise.all(organizations.map(async (org) => {
         const from = resume.get(org);
         if (from !== undefined) {
