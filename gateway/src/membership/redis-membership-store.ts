@@ -20,8 +20,8 @@ const PRUNE_ABOVE_FIELDS = 32;
 
 /**
  * Compare-and-set of one record. KEYS[1] = user hash; ARGV = organization, the value (`+<ms>`,
- * `+<ms>@<position>` or `-<ms>`), change ms, ttl seconds, expiry cutoff ms. An older change never replaces a newer one (equal times: the later
- * arrival wins). Returns 1 when written, 0 when ignored.
+ * `+<ms>@<position>` or `-<ms>`), change ms, ttl seconds, expiry cutoff ms. An older change never
+ * replaces a newer one (equal times: the later arrival wins). Returns 1 when written, 0 when ignored.
  */
 const RECORD_CHANGE = new LuaScript(`
 local key = KEYS[1]
@@ -47,8 +47,8 @@ return 1
 /**
  * MembershipStore shared by every pod. One hash per user, `<prefix>membership:<userId>`, field =
  * organization id, value = `+<ms>` (added), `+<ms>@<position>` (added, with its position in the
- * organization's sequence) or `-<ms>` (removed). Each write is an atomic
- * compare-and-set (Lua, one key: Redis Cluster safe) that also resets the key's expiry to the TTL;
+ * organization's sequence) or `-<ms>` (removed). Each write is an atomic compare-and-set (Lua,
+ * one key: Redis Cluster safe) that also resets the key's expiry to the TTL;
  * a record older than the TTL is ignored on read, so per-field expiry is not needed. A read is one
  * HGETALL. `close()` does not quit the client: it belongs to the caller.
  */
