@@ -19,7 +19,8 @@ export type OverflowHandler = (channel: Channel, message: ConsumeMessage, publis
  * dropped because it was full (`x-death` reason `maxlen`) is counted in
  * `orgcast_pod_queue_overflow_total` and discarded: that pod sees the gap in its frames' `prev`
  * (or in its periodic check against history) and reads the frame from history. Anything else (a
- * message a pod rejected) goes on to the dead-letter exchange, to be kept for inspection.
+ * message a pod rejected) goes on to the dead-letter exchange, to be kept for inspection, and is
+ * acked once the broker confirmed the forward.
  */
 export function createOverflowHandler(options: OverflowHandlerOptions): OverflowHandler {
   const settler = createDeliverySettler(options.logger, options.metrics);
@@ -32,13 +33,20 @@ export function createOverflowHandler(options: OverflowHandlerOptions): Overflow
       settler.ack(channel, message);
       return;
     }
+    // Acked only once the dead-letter exchange has it: a refused or unconfirmed forward is redelivered.
+    const forwarded = (error: unknown): void => {
+      if (error === null || error === undefined) {
+        settler.ack(channel, message);
+        return;
+      }
+      options.logger.warn({ err: error }, 'the broker refused a rejected pod-queue message forwarded to the dead-letter exchange; requeued');
+      settler.requeue(channel, message);
+    };
     try {
-      publisher.publish(options.deadLetterExchange, message.fields.routingKey, message.content, { ...message.properties, headers });
+      publisher.publish(options.deadLetterExchange, message.fields.routingKey, message.content, { ...message.properties, headers }, forwarded);
     } catch (error) {
       options.logger.warn({ err: error }, 'could not forward a rejected pod-queue message to the dead-letter exchange; it is redelivered');
-      return;
     }
-    settler.ack(channel, message);
   };
 }
 
