@@ -108,7 +108,11 @@ async function poll(exchange: HttpExchange, cors: Record<string, string>, deps: 
       // Events sequenced between the read and the binding are in history: read again before waiting.
       result = await read(organizations, result.cursor, deps);
       if (result.count === 0 && !deps.isDraining()) {
-        await deps.feeds.waitForAny(organizations, timeoutMs);
+        // A poller that goes away ends the wait: its interest is released now, not at the timeout.
+        const gone = new AbortController();
+        exchange.onAbort(() => gone.abort());
+        await deps.feeds.waitForAny(organizations, timeoutMs, gone.signal);
+        if (exchange.aborted) return;
         result = await read(organizations, result.cursor, deps);
       }
     } finally {

@@ -301,4 +301,16 @@ describe('OrganizationFeeds', () => {
     await waiting;
     expect(woke).toBe(true);
   });
+
+  it('ends a wait when its signal aborts (the poller went away), and leaves no waiter behind', async () => {
+    const { feeds } = setup();
+    const controller = new AbortController();
+    const started = Date.now();
+    const waiting = feeds.waitForAny(['acme'], 10_000, controller.signal);
+    controller.abort();
+    await waiting;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await feeds.waitForAny(['acme'], 10_000, controller.signal); // already aborted: at once
+    feeds.close(); // would wake a leftover waiter; there is none to wake twice
+  });
 });

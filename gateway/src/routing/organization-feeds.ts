@@ -135,15 +135,21 @@ export class OrganizationFeeds {
     return this.feed(organizationId)?.lastId;
   }
 
-  /** Resolves when any of the organizations gets a frame, or after `timeoutMs`. */
-  waitForAny(organizationIds: readonly string[], timeoutMs: number): Promise<void> {
+  /** Resolves when any of the organizations gets a frame, after `timeoutMs`, or when `signal` aborts. */
+  waitForAny(organizationIds: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
         for (const id of organizationIds) this.entries.get(id)?.waiters.delete(wake);
         resolve();
       };
+      if (signal?.aborted === true) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(wake, timeoutMs);
+      signal?.addEventListener('abort', wake, { once: true });
       for (const id of organizationIds) this.entry(id).waiters.add(wake);
     });
   }
