@@ -289,7 +289,7 @@ function buildPublicRoutes(config: Config, verifier: TokenVerifier, stores: Stor
     cors,
   })];
   if (config.devPublishEnabled) {
-    routes.push(createDevPublishRoute({ verifier, publish: (message) => transport.publishInbound(message), logger }));
+    routes.push(createDevPublishRoute({ verifier, publish: (message) => transport.publishInbound(message), logger, maxEventBytes: config.maxEventBytes }));
     logger.warn('development publish endpoint enabled: POST /api/dev/events (needs the events:publish scope)');
   }
   return routes;

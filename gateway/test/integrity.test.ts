@@ -136,6 +136,21 @@ describe('delivery integrity across gateway processes', () => {
     expect(metrics).toMatch(/orgcast_events_dead_lettered_total\{reason="too_large",pod="[^"]+"\} 1/);
   }, 30_000);
 
+  it('the dev publish endpoint refuses with 413 an event the pipeline would dead-letter, and accepts any it would store', async () => {
+    const exchange = randomName('tasks');
+    const gw = await pod(exchange, { DEV_PUBLISH_ENABLED: 'true', MAX_EVENT_BYTES: '2000' });
+    const publisher = { authorization: `Bearer ${await token('svc', [], { scopes: ['events:publish'] })}`, 'content-type': 'application/json' };
+    const post = async (pad: number): Promise<number> => (await fetch(`http://127.0.0.1:${gw.port}/api/dev/events`, {
+      method: 'POST', headers: publisher, body: JSON.stringify({ event_type: 'task.event.created', organization_id: 'dev-org', data: { n: pad, pad: 'x'.repeat(pad) } }),
+    })).status;
+    expect(await post(2_500)).toBe(413);
+    expect(await post(100)).toBe(202);
+    const jwt = await token('dev', ['dev-org']);
+    await waitFor(async () => ns((await (await fetch(`http://127.0.0.1:${gw.port}/api/poll?timeout_ms=0&resume=dev-org%3A0-0`, { headers: { authorization: `Bearer ${jwt}` } })).json() as { events: Frame[] }).events).includes(100), 5_000, 'stored');
+    const poll = await (await fetch(`http://127.0.0.1:${gw.port}/api/poll?timeout_ms=0&resume=dev-org%3A0-0`, { headers: { authorization: `Bearer ${jwt}` } })).json() as { events: Frame[] };
+    expect(ns(poll.events)).toEqual([100]);
+  }, 30_000);
+
   it('a long poll admitted before a removal returns none of the events sequenced after it', async () => {
     const exchange = randomName('tasks');
     const gw = await pod(exchange);

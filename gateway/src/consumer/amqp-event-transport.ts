@@ -137,7 +137,7 @@ export function createAmqpEventTransport(options: AmqpEventTransportOptions, dep
     async publishInbound(message) {
       const { publisher } = liveLink('the event');
       if ('userId' in message) publishMembershipChange(publisher, options.exchange, message);
-      else publishEvent(publisher, options.exchange, message);
+      else publishEvent(publisher, options.exchange, message, { maxBytes: options.maxEventBytes });
       await publisher.waitForConfirms();
     },
     async bindOrganization(organizationId) {

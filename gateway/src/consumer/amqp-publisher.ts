@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConfirmChannel } from 'amqplib';
+import { EventTooLargeError } from '../events/event-too-large-error.js';
 import type { MembershipEventType, TaskEventType } from '../protocol/frames.js';
 import { PUBLISHED_AT_HEADER } from './parse-message.js';
 import { canaryRoutingKey } from './routing-keys.js';
@@ -26,14 +27,18 @@ export interface PublishableMembershipChange {
  * latency. Returns `channel.publish`'s result (false: wait for 'drain'); use a confirm channel and
  * `waitForConfirms()` to know the broker has it.
  */
-export function publishEvent(channel: Channel, exchange: string, event: PublishableEvent): boolean {
+export function publishEvent(channel: Channel, exchange: string, event: PublishableEvent, options: { readonly maxBytes?: number } = {}): boolean {
   const timestampMs = event.timestampMs ?? Date.now();
-  const body = {
+  const body = Buffer.from(JSON.stringify({
     event_type: event.eventType,
     organization_id: event.organizationId,
     data: event.data,
     timestamp: new Date(timestampMs).toISOString(),
-  };
+  }));
+  // The same rule as the ingest consumer's: a larger body would be dead-lettered, never stored.
+  if (options.maxBytes !== undefined && body.length > options.maxBytes) {
+    throw new EventTooLargeError(`the event is ${body.length} bytes, more than MAX_EVENT_BYTES (${options.maxBytes})`);
+  }
   return publishJson(channel, exchange, event.eventType, body, timestampMs, event.messageId ?? randomUUID());
 }
 
@@ -46,7 +51,7 @@ export function publishMembershipChange(channel: Channel, exchange: string, chan
     user_id: change.userId,
     timestamp: new Date(timestampMs).toISOString(),
   };
-  return publishJson(channel, exchange, change.eventType, body, timestampMs, randomUUID());
+  return publishJson(channel, exchange, change.eventType, Buffer.from(JSON.stringify(body)), timestampMs, randomUUID());
 }
 
 /** A readiness canary: small and transient, it only proves the path exchange → pod queue → consumer. */
@@ -55,8 +60,8 @@ export function publishCanary(channel: ConfirmChannel, exchange: string, pod: st
   return channel.publish(exchange, canaryRoutingKey(pod), body, { persistent: false, contentType: 'application/json' }, confirmed);
 }
 
-function publishJson(channel: Channel, exchange: string, routingKey: string, body: object, timestampMs: number, messageId: string): boolean {
-  return channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(body)), {
+function publishJson(channel: Channel, exchange: string, routingKey: string, body: Buffer, timestampMs: number, messageId: string): boolean {
+  return channel.publish(exchange, routingKey, body, {
     persistent: true,
     contentType: 'application/json',
     timestamp: Math.floor(timestampMs / 1000),

@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { AuthError } from '../auth/auth-error.js';
 import { extractToken } from '../auth/extract-token.js';
 import type { TokenVerifier } from '../auth/principal.js';
+import { EventTooLargeError } from '../events/event-too-large-error.js';
 import { parseDevMessage, type DevPublishMessage } from './dev-publish-message.js';
 import { replyError, replyJson, type HttpExchange, type HttpRoute } from '../http/http-exchange.js';
 
 export const PUBLISH_SCOPE = 'events:publish';
-const MAX_BODY_BYTES = 64 * 1024;
+/** Room for the request's own fields around an event's data of MAX_EVENT_BYTES. */
+const BODY_OVERHEAD_BYTES = 16 * 1024;
 
 /** Where the dev endpoint sends what it accepts: into the ingest stream (EventTransport.publishInbound). */
 export type DevPublish = (message: DevPublishMessage) => Promise<void>;
@@ -16,7 +18,15 @@ export type DevPublish = (message: DevPublishMessage) => Promise<void>;
  * Exists only in embedded mode or with DEV_PUBLISH_ENABLED=true, and needs a token with the
  * `events:publish` scope.
  */
-export function createDevPublishRoute(deps: { verifier: TokenVerifier; publish: DevPublish; logger: Logger }): HttpRoute {
+interface DevPublishDeps {
+  readonly verifier: TokenVerifier;
+  readonly publish: DevPublish;
+  readonly logger: Logger;
+  /** MAX_EVENT_BYTES: a larger event is refused with 413, as the pipeline would dead-letter it. */
+  readonly maxEventBytes: number;
+}
+
+export function createDevPublishRoute(deps: DevPublishDeps): HttpRoute {
   return {
     method: 'post',
     pattern: '/api/dev/events',
@@ -30,11 +40,13 @@ export function createDevPublishRoute(deps: { verifier: TokenVerifier; publish: 
   };
 }
 
-async function handle(exchange: HttpExchange, token: string | undefined, deps: { verifier: TokenVerifier; publish: DevPublish }): Promise<void> {
-  const body = await exchange.body(MAX_BODY_BYTES);
+async function handle(exchange: HttpExchange, token: string | undefined, deps: DevPublishDeps): Promise<void> {
+  // The body is read first: the transport only hands it over to a reader registered at once.
+  const limit = deps.maxEventBytes + BODY_OVERHEAD_BYTES;
+  const body = await exchange.body(limit);
   if (body === undefined) return;
   if (body === 'too_large') {
-    replyError(exchange, 413, 'too_large', `body must be at most ${MAX_BODY_BYTES} bytes`);
+    replyError(exchange, 413, 'too_large', `body must be at most ${limit} bytes`);
     return;
   }
   if (token === undefined) {
@@ -57,6 +69,16 @@ async function handle(exchange: HttpExchange, token: string | undefined, deps: {
     replyError(exchange, 400, 'invalid_event', message);
     return;
   }
-  await deps.publish(message);
+  try {
+    await deps.publish(message);
+  } catch (error) {
+    if (error instanceof EventTooLargeError) {
+      replyError(exchange, 413, 'too_large', error.message);
+      return;
+    }
+    deps.logger.warn({ err: error }, 'a dev publish was not confirmed');
+    replyError(exchange, 503, 'unavailable', 'the event was not confirmed by the event transport (it may or may not have been published); retry', { 'retry-after': '1' });
+    return;
+  }
   replyJson(exchange, 202, { status: 'accepted' });
 }

@@ -4,7 +4,8 @@ import type { RoutedFrame } from '../events/routed-frame.js';
 import { EventSourceStateError } from '../consumer/event-source-error.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { createSequencingPipeline } from '../sequencing/sequencing-pipeline.js';
-import { EventTooLargeError, createLocalEventTransport } from './local-event-transport.js';
+import { EventTooLargeError } from '../events/event-too-large-error.js';
+import { createLocalEventTransport } from './local-event-transport.js';
 
 /** The local transport under the real pipeline, with a sequencer that numbers events per organization. */
 async function started(options: { delayMs?: (n: number) => number } = {}) {

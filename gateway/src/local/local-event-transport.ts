@@ -1,3 +1,4 @@
+import { EventTooLargeError } from '../events/event-too-large-error.js';
 import { randomUUID } from 'node:crypto';
 import type { DevPublishMessage } from '../dev/dev-publish-message.js';
 import type { EventTransport, IngestRun, RoutedSink } from '../events/event-transport.js';
@@ -16,10 +17,6 @@ export interface LocalEventTransportOptions {
 /** Longest `stop()` lets queued events finish. */
 const STOP_TIMEOUT_MS = 5_000;
 
-/** An event larger than MAX_EVENT_BYTES: refused, never sequenced. */
-export class EventTooLargeError extends Error {
-  override readonly name = 'EventTooLargeError';
-}
 
 /**
  * The embedded node's event transport, the same shape as the broker's: events published in-process
