@@ -457,6 +457,27 @@ describe('createClient', () => {
     expect(harness.polls.last.url.searchParams.get('resume')).toBe('acme:6-0');
   });
 
+  it('refreshes its token in band when the gateway asks, with a fresh one from getToken, and again after each answer', async () => {
+    harness = start();
+    await flush();
+    const socket = harness.ws.last;
+    socket.establish(['acme'], { refresh_in_ms: 5_000, heartbeat_interval_ms: 600_000 }); // no pings to answer
+    const refreshes = (): string[] => socket.sent.filter((t) => t.includes('auth.refresh'));
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(refreshes()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(refreshes()).toEqual(['{"event_type":"auth.refresh","data":{"token":"token-2"}}']);
+    socket.receive({ event_type: 'auth.refreshed', data: { token_expires_at: '2026-12-03T20:00:00.000Z', refresh_in_ms: 60_000, organizations: ['acme'] } });
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(refreshes()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(refreshes()).toEqual(['{"event_type":"auth.refresh","data":{"token":"token-2"}}', '{"event_type":"auth.refresh","data":{"token":"token-3"}}']);
+    // A refusal is reported; the connection stays (it ends at the old token's expiry and reconnects).
+    socket.receive({ event_type: 'error', data: { code: 'refresh_failed', message: 'the new token is for another user (sub); reconnect to change user' } });
+    expect(harness.errors.at(-1)).toMatchObject({ name: 'ServerError' });
+    expect(harness.client.status.type).toBe('connected');
+  });
+
   it('reports error frames and malformed frames without dropping the connection', async () => {
     harness = start();
     await flush();

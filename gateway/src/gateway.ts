@@ -29,6 +29,7 @@ import { createSequencingPipeline } from './sequencing/sequencing-pipeline.js';
 import { Sequencer } from './sequencing/sequencer.js';
 import { createConnectFlow, type UserSlots } from './session/connect-flow.js';
 import { ConnectionManager } from './session/connection-manager.js';
+import { createTokenRefresher } from './session/token-refresh.js';
 import { organizationTopic, type TopicBroadcaster } from './session/socket-port.js';
 import { backoffDelay } from './retry/backoff.js';
 import { loadOrCreateDevSecret } from './tools/dev-token.js';
@@ -97,7 +98,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   // What connections are sent from history waits, like the routed frames, for the cluster commands before it.
   const delivered = fencedHistory(stores.history, stores.commands.fence);
   const feeds = new OrganizationFeeds(transport, server.broadcaster, delivered, stores.commands.fence, metrics, logger, config.feeds);
-  const manager = buildConnections(config, stores, delivered, feeds, server.broadcaster, metrics, logger);
+  const manager = buildConnections(config, verifier, stores, delivered, feeds, server.broadcaster, metrics, logger);
   const pipeline = createSequencingPipeline(new Sequencer(stores.history, stores.membership, stores.commands, metrics, logger), transport, {
     retryDelayMs: 1_000,
     window: INGEST_WINDOW,
@@ -204,7 +205,7 @@ export async function createGateway(config: Config, deps: GatewayDeps): Promise<
   return { metrics, connections: manager, start, stop, readiness };
 }
 
-function buildConnections(config: Config, stores: Stores, history: HistoryStore, feeds: OrganizationFeeds, topics: TopicBroadcaster, metrics: GatewayMetrics, logger: Logger): ConnectionManager {
+function buildConnections(config: Config, verifier: TokenVerifier, stores: Stores, history: HistoryStore, feeds: OrganizationFeeds, topics: TopicBroadcaster, metrics: GatewayMetrics, logger: Logger): ConnectionManager {
   return new ConnectionManager({
     ...config.server,
     podName: config.podName,
@@ -220,7 +221,11 @@ function buildConnections(config: Config, stores: Stores, history: HistoryStore,
       metrics.handlerErrors.inc({ handler: 'catch_up' });
       logger.error({ err: error }, 'unexpected exception in a catch-up: the connection is closed to resume');
     },
-  }, { membership: stores.membership, history: stores.history }, {
+  }, {
+    membership: stores.membership,
+    history: stores.history,
+    refresher: createTokenRefresher({ verifier, membership: stores.membership, storeLoss: () => storeLossOf(config, stores) }),
+  }, {
     onClosed: (session) => slotsOf(config, stores, logger).release(session.userId),
   });
 }

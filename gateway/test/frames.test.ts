@@ -91,6 +91,37 @@ describe('client frames and server-initiated closes', () => {
     expect(c.closeReason).toMatch(/token expired/);
   });
 
+  it('refreshes a token in band: the connection outlives the old exp, drops and gains organizations gap-free, refuses another user\'s token', async () => {
+    const gw = await gateway({ JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+    const publisher = await token('svc', [], { scopes: ['events:publish'] });
+    const c = await client(gw, 'rita', ['keep-org', 'drop-org'], 3);
+    const established = c.frames[0]!.data as { refresh_in_ms: number; token_expires_at: string };
+    expect(established.refresh_in_ms).toBeGreaterThan(0);
+    expect(established.refresh_in_ms).toBeLessThanOrEqual(1_500);
+
+    await publishDirect(gw, publisher, 'gain-org', { n: 0 }); // before the refresh: not rita's
+    c.send({ event_type: 'auth.refresh', data: { token: await token('rita', ['keep-org', 'gain-org'], { ttlSeconds: 60 }) } });
+    const refreshed = await c.waitFor((f) => f.event_type === 'auth.refreshed');
+    expect(refreshed.data).toMatchObject({ organizations: ['keep-org', 'gain-org'] });
+    expect((refreshed.data as { refresh_in_ms: number }).refresh_in_ms).toBeGreaterThan(25_000);
+    await c.waitFor((f) => f.event_type === 'organization.access.revoked' && (f.data as { organization_id: string }).organization_id === 'drop-org');
+    await c.waitFor((f) => f.event_type === 'organization.access.granted' && (f.data as { organization_id: string }).organization_id === 'gain-org');
+    for (const org of ['gain-org', 'drop-org', 'keep-org']) await publishDirect(gw, publisher, org, { n: org });
+    await c.waitForCount(undefined, 2);
+    await new Promise((r) => setTimeout(r, 3_500)); // past the first token's exp
+    expect(c.closeCode).toBeUndefined();
+    expect(c.events().map((e) => e.organization_id)).toEqual(['gain-org', 'keep-org']);
+
+    c.send({ event_type: 'auth.refresh', data: { token: await token('mallory', ['keep-org']) } });
+    const refused = await c.waitFor((f) => f.event_type === 'error');
+    expect(refused.data).toMatchObject({ code: 'refresh_failed' });
+    c.send({ event_type: 'auth.refresh', data: { token: 'not-a-jwt' } });
+    await c.waitFor((f) => f.event_type === 'error' && f !== refused);
+    expect(c.closeCode).toBeUndefined();
+    await publishDirect(gw, publisher, 'keep-org', { n: 'after' });
+    await c.waitForCount(undefined, 3);
+  }, 30_000);
+
   it('keeps a connection admitted within the clock tolerance past exp until the tolerance is over (no connect → 4100 loop)', async () => {
     const gw = await gateway({ JWT_CLOCK_TOLERANCE_SECONDS: '6' });
     const t = await token('alice', ['acme'], { issuedAt: new Date(Date.now() - 61_000), ttlSeconds: 60 });

@@ -49,6 +49,9 @@ type Phase =
   | { readonly kind: 'closed' };
 
 /** The one WebSocket in flight: `foreground` in WebSocket mode, `upgrade` while polling. */
+/** Refreshes of one connection's token are at least this far apart. */
+const MIN_REFRESH_INTERVAL_MS = 1_000;
+
 interface WsSlot {
   role: 'foreground' | 'upgrade';
   connection: WsConnection | undefined;
@@ -72,6 +75,8 @@ export class Supervisor {
   private ws: WsSlot | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The next in-band token refresh of the foreground WebSocket. */
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   /** Consecutive failed attempts (WebSocket or poll) since the last success. */
   private failures = 0;
   /** Consecutive failed WebSocket attempts: reaching `pollingAfterFailures` switches to polling. */
@@ -132,6 +137,7 @@ export class Supervisor {
             if (this.ws !== slot) return;
             if (frame.kind === 'event') this.deliverLive(slot, frame.frame);
             else if (frame.kind === 'access') this.onAccess(frame.frame);
+            else if (frame.kind === 'refreshed') this.scheduleRefresh(slot, frame.frame.data.refresh_in_ms);
             else if (frame.kind === 'resync') this.onResync(frame.frame.data.organization_id, frame.frame.data.reason);
             else if (frame.kind === 'error') this.sink.error(new ServerError(frame.frame.data.code, frame.frame.data.message));
           },
@@ -171,6 +177,29 @@ export class Supervisor {
     });
     this.startSession(data.organizations, data.recovered);
     if (typeof data.resume === 'string' && data.resume !== '') this.seedCursor(data.resume);
+    this.scheduleRefresh(slot, data.refresh_in_ms);
+  }
+
+  /**
+   * Refreshes the connection's token in band when the gateway asks (`refresh_in_ms`): a fresh token
+   * from `getToken`, sent as `auth.refresh`. A refusal comes as an error frame; the connection then
+   * lasts until the old token expires and reconnects with a fresh one. At most one a second.
+   */
+  private scheduleRefresh(slot: WsSlot, refreshInMs: number | undefined): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (refreshInMs === undefined || this.ws !== slot) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      if (this.ws !== slot) return;
+      this.token.invalidate();
+      this.token.get().then(
+        (token) => {
+          if (this.ws === slot) slot.connection?.refreshToken(token);
+        },
+        (error: unknown) => this.sink.error(asClientError(error)),
+      );
+    }, Math.max(MIN_REFRESH_INTERVAL_MS, refreshInMs));
   }
 
   /** Moves the cursor to where the gateway says this connection starts (never backwards). */
@@ -188,6 +217,8 @@ export class Supervisor {
   private onWsEnded(slot: WsSlot, outcome: WsOutcome): void {
     if (this.ws !== slot) return;
     this.ws = undefined;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     if (this.phase.kind === 'closed') return;
     const advice = adviceFor(outcome);
     if (advice === 'stop') {
@@ -408,8 +439,10 @@ export class Supervisor {
     this.phase = { kind: 'closed' };
     clearTimeout(this.retryTimer);
     clearTimeout(this.upgradeTimer);
+    clearTimeout(this.refreshTimer);
     this.retryTimer = undefined;
     this.upgradeTimer = undefined;
+    this.refreshTimer = undefined;
     const connection = this.ws?.connection;
     this.ws = undefined;
     this.sink.status(error === undefined ? { type: 'closed', reason } : { type: 'closed', reason, error });

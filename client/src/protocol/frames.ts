@@ -15,6 +15,8 @@ export interface ConnectionEstablishedData {
   readonly max_payload_bytes: number;
   readonly pod: string;
   readonly token_expires_at: string;
+  /** When to send `auth.refresh` with a fresh token (ms from now); absent from older gateways. */
+  readonly refresh_in_ms?: number;
   /** Per organization named in `resume`: whether the history still reached back to the given id. */
   readonly recovered?: Readonly<Record<string, boolean>>;
   /**
@@ -55,6 +57,12 @@ export interface OrganizationAccessFrame {
   readonly data: { readonly organization_id: string; readonly position?: string };
 }
 
+/** The gateway took a refreshed token: its expiry, when to refresh next, the organizations it grants. */
+export interface AuthRefreshedFrame {
+  readonly event_type: 'auth.refreshed';
+  readonly data: { readonly token_expires_at: string; readonly refresh_in_ms: number; readonly organizations: readonly string[] };
+}
+
 /** The gateway could not deliver some events of the organization: the application must refetch it. */
 export interface OrganizationResyncFrame {
   readonly event_type: 'organization.resync';
@@ -80,6 +88,7 @@ export type ServerFrame =
   | { readonly kind: 'established'; readonly frame: ConnectionEstablishedFrame }
   | { readonly kind: 'event'; readonly frame: OrganizationEvent }
   | { readonly kind: 'access'; readonly frame: OrganizationAccessFrame }
+  | { readonly kind: 'refreshed'; readonly frame: AuthRefreshedFrame }
   | { readonly kind: 'resync'; readonly frame: OrganizationResyncFrame }
   | { readonly kind: 'error'; readonly frame: ServerErrorFrame }
   | { readonly kind: 'pong' }

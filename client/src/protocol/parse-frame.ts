@@ -59,6 +59,13 @@ export function parseServerFrame(text: string): ServerFrame {
     const position = value.data.position;
     return { kind: 'access', frame: { event_type: type, data: { organization_id: value.data.organization_id, ...(isNonEmptyString(position) && { position }) } } };
   }
+  if (type === 'auth.refreshed') {
+    const data = value.data;
+    if (!isObject(data) || typeof data.refresh_in_ms !== 'number' || typeof data.token_expires_at !== 'string' || !Array.isArray(data.organizations) || !data.organizations.every(isNonEmptyString)) {
+      throw new ProtocolError('auth.refreshed lacks refresh_in_ms, token_expires_at or organizations');
+    }
+    return { kind: 'refreshed', frame: { event_type: type, data: { token_expires_at: data.token_expires_at, refresh_in_ms: data.refresh_in_ms, organizations: data.organizations } } };
+  }
   if (type === 'organization.resync') {
     if (!isObject(value.data) || !isNonEmptyString(value.data.organization_id)) throw new ProtocolError(`${type} lacks data.organization_id`);
     return { kind: 'resync', frame: { event_type: type, data: { organization_id: value.data.organization_id, reason: String(value.data.reason ?? 'history_truncated') } } };

@@ -131,6 +131,11 @@ export class WsConnection {
     this.handlers.frame(frame);
   }
 
+  /** Hands the gateway a fresh token for this connection (`auth.refresh`); the answer comes as a frame. */
+  refreshToken(token: string): void {
+    this.send(JSON.stringify({ event_type: 'auth.refresh', data: { token } }));
+  }
+
   private send(text: string): void {
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== 1) return;

@@ -5,6 +5,7 @@ import type { Principal, TokenVerifier } from '../auth/principal.js';
 import type { MembershipStore } from '../membership/membership-store.js';
 import type { GatewayMetrics, RefusalReason } from '../metrics/metrics.js';
 import { StoreUnavailableError } from '../stores/store-unavailable-error.js';
+import { issuedBeforeLoss, type StoreLoss } from './store-loss-rule.js';
 
 /** Everything the upgrade decision needs, read synchronously from the HTTP request. */
 export interface UpgradeRequest {
@@ -32,7 +33,7 @@ export interface AdmissionDeps {
    * When the shared store was seen to lose its data (and the revocations it held), until when that
    * matters (the revocation TTL after it); undefined when no loss was seen.
    */
-  readonly storeLoss: () => { readonly atMs: number; readonly untilMs: number } | undefined;
+  readonly storeLoss: () => StoreLoss | undefined;
   readonly now?: () => number;
   /** Live state of the pod, read at decision time. */
   readonly state: {
@@ -81,11 +82,7 @@ export function createAdmission(deps: AdmissionDeps): (request: UpgradeRequest, 
       const status = error.reason === 'key_unavailable' ? 503 : 401;
       return refuse(status, status === 503 ? 'auth_unavailable' : 'unauthorized', error.message, status === 503 ? 'auth_unavailable' : 'unauthorized');
     }
-    // Revocations recorded before a loss of the store are gone: a token from before it could claim
-    // an organization its user was removed from. Such tokens are refused until the revocation TTL
-    // has passed; a fresh token (the issuer applies its own membership) is accepted.
-    const loss = deps.storeLoss();
-    if (loss !== undefined && (deps.now ?? Date.now)() < loss.untilMs && (principal.issuedAtMs === undefined || principal.issuedAtMs < loss.atMs)) {
+    if (issuedBeforeLoss(principal, deps.storeLoss(), (deps.now ?? Date.now)())) {
       deps.metrics.authFailures.inc({ reason: 'stale' });
       return refuse(401, 'unauthorized', 'the token was issued before the gateway\'s shared state was lost; get a fresh token', 'unauthorized');
     }

@@ -90,6 +90,7 @@ export interface GatewayMetrics {
   readonly authFailures: Labelled<'reason'>;
   readonly clientMessages: Labelled<'event_type'>;
   readonly clientErrors: Labelled<'code'>;
+  readonly tokenRefreshes: Labelled<'result'>;
   readonly eventsConsumed: Labelled<'event_type'>;
   readonly eventsDelivered: Counter;
   readonly eventsDeadLettered: Labelled<'reason'>;
@@ -142,6 +143,7 @@ export function createMetrics(options: { registry?: Registry; defaultLabels?: Re
     authFailures: labelled(new Counter({ name: `${p}auth_failures_total`, help: 'Token verification failures, by reason.', labelNames: ['reason'] as const, registers })),
     clientMessages: labelled(new Counter({ name: `${p}client_messages_total`, help: 'Frames received from clients, by event type.', labelNames: ['event_type'] as const, registers })),
     clientErrors: labelled(new Counter({ name: `${p}client_errors_total`, help: 'Error frames sent to clients, by code.', labelNames: ['code'] as const, registers })),
+    tokenRefreshes: labelled(new Counter({ name: `${p}token_refreshes_total`, help: 'In-band token refreshes (auth.refresh) of live connections, by result: refreshed, refused.', labelNames: ['result'] as const, registers }), [{ result: 'refreshed' }, { result: 'refused' }]),
     eventsConsumed: labelled(new Counter({ name: `${p}events_consumed_total`, help: 'Valid events consumed from the broker, by event type.', labelNames: ['event_type'] as const, registers })),
     eventsDelivered: new Counter({ name: `${p}events_delivered_total`, help: 'Event frames handed to sockets (one per receiving connection).', registers }),
     eventsDeadLettered: labelled(new Counter({ name: `${p}events_dead_lettered_total`, help: 'Broker messages rejected to the dead-letter exchange, by reason.', labelNames: ['reason'] as const, registers })),

@@ -32,7 +32,15 @@ export interface ConnectionEstablishedFrame {
     max_payload_bytes: number;
     pod: string;
     token_expires_at: string;
+    /** When the client should send `auth.refresh` with a fresh token (ms from now). */
+    refresh_in_ms: number;
   };
+}
+
+/** The answer to a successful `auth.refresh`: the new expiry and the organizations it grants. */
+export interface AuthRefreshedFrame {
+  event_type: 'auth.refreshed';
+  data: { token_expires_at: string; refresh_in_ms: number; organizations: string[] };
 }
 
 /** A task event as delivered to clients. `data` is the publisher's payload, unchanged. */
@@ -53,7 +61,8 @@ export type ErrorCode =
   | 'invalid_frame'
   | 'unknown_event_type'
   | 'binary_not_supported'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'refresh_failed';
 
 export interface ErrorFrame {
   event_type: 'error';

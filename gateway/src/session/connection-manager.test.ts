@@ -13,6 +13,7 @@ import { OrganizationFeed, type FeedContext } from '../routing/organization-feed
 import { ConnectionManager, type ConnectionManagerOptions, type FeedInterest, type OpenPlan, type OrganizationStart } from './connection-manager.js';
 import type { Session } from './session.js';
 import type { SocketPort } from './socket-port.js';
+import type { RefreshCheck, TokenRefresher } from './token-refresh.js';
 import { feedContextForTests } from '../routing/feed-context.fixture.js';
 
 const NOW_MS = 1_700_000_000_000;
@@ -107,7 +108,7 @@ const options: ConnectionManagerOptions = {
  * A manager over the real memory history and membership stores and real feeds, with fake sockets
  * on fake topics; interest in feeds is counted per organization (a feed exists once acquired).
  */
-function setup(feedOptions: { bufferSize?: number } = {}) {
+function setup(feedOptions: { bufferSize?: number; refresher?: TokenRefresher } = {}) {
   const clock = { ms: NOW_MS };
   const history = createMemoryHistoryStore({ maxLength: 1_000, maxAgeMs: 3_600_000, dedupeTtlSeconds: 60, now: () => 1_000 });
   const membership = createMemoryMembershipStore({ ttlSeconds: 3_600, now: () => clock.ms });
@@ -165,7 +166,7 @@ function setup(feedOptions: { bufferSize?: number } = {}) {
     budgetBytes: 3 * FRAME_BYTES - 1,
     retryDelayMs: (attempt) => (attempt <= 2 ? 1 : undefined),
     fault: (error) => void faults.push(error),
-  }, { membership, history }, { onClosed: (session) => void closedSessions.push(session) }, () => clock.ms);
+  }, { membership, history, ...(feedOptions.refresher !== undefined && { refresher: feedOptions.refresher }) }, { onClosed: (session) => void closedSessions.push(session) }, () => clock.ms);
 
   let keys = 0;
   const append = async (org: string, n: number): Promise<RoutedFrame[]> => {
@@ -218,6 +219,85 @@ const live = (position: string): OrganizationStart => ({ position, replay: [] })
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('ConnectionManager', () => {
+  it('applies an auth.refresh: new expiry, organizations revoked at once and granted from their position, then auth.refreshed', async () => {
+    const answers: RefreshCheck[] = [];
+    const tokens: string[] = [];
+    const refresher: TokenRefresher = async (_userId, token) => {
+      tokens.push(token);
+      return answers.shift()!;
+    };
+    const { manager, feedOf, append, principal, connect, clock, metrics } = setup({ refresher });
+    const [acme0] = await append('acme', 1);
+    const [globex0] = await append('globex', 1);
+    const [initech0] = await append('initech', 1);
+    for (const [org, frame] of [['acme', acme0], ['globex', globex0], ['initech', initech0]] as const) feedOf(org).deliver(frame!);
+    const { session, socket } = connect(principal('u1', ['acme', 'globex']), { acme: live(acme0!.id), globex: live(globex0!.id) });
+
+    const renewed = { ...principal('u1', ['acme', 'initech']), expiresAtMs: NOW_MS + 120_000 };
+    answers.push({ ok: true, principal: renewed, organizations: ['acme', 'initech'] });
+    session.onText('{"event_type":"auth.refresh","data":{"token":"t2"}}', clock.ms);
+    await settle();
+    expect(tokens).toEqual(['t2']);
+    expect(socket.after()).toEqual(['organization.access.revoked globex', 'auth.refreshed undefined', 'organization.access.granted initech']);
+    expect(socket.frames().find((f) => f.event_type === 'auth.refreshed')!.data).toEqual({
+      token_expires_at: new Date(NOW_MS + 120_000).toISOString(), refresh_in_ms: 90_000, organizations: ['acme', 'initech'],
+    });
+    expect(session.claims.organizations).toEqual(['acme', 'initech']);
+    // initech from its position, globex no more.
+    const [initech1] = await append('initech', 1);
+    const [globex1] = await append('globex', 1);
+    feedOf('initech').deliver(initech1!);
+    feedOf('globex').deliver(globex1!);
+    await settle();
+    expect(socket.after().slice(3)).toEqual([initech1!.id]);
+    // The old token's expiry (plus grace) no longer closes it.
+    clock.ms = NOW_MS + 15_000;
+    session.touch(clock.ms); // heartbeats answered meanwhile
+    manager.sweep();
+    expect(socket.ended).toBeUndefined();
+    expect(await counter(metrics, 'orgcast_token_refreshes_total', { result: 'refreshed' })).toBe(1);
+
+    // A refused refresh: an error frame, and the current token stays in force until it expires.
+    answers.push({ ok: false, message: 'the new token is for another user (sub); reconnect to change user' });
+    session.onText('{"event_type":"auth.refresh","data":{"token":"t3"}}', clock.ms);
+    await settle();
+    expect(socket.frames().at(-1)).toEqual({ event_type: 'error', data: { code: 'refresh_failed', message: 'the new token is for another user (sub); reconnect to change user' } });
+    clock.ms = NOW_MS + 121_999;
+    session.touch(clock.ms);
+    manager.sweep();
+    expect(socket.ended).toBeUndefined();
+    clock.ms = NOW_MS + 122_000;
+    session.touch(clock.ms);
+    manager.sweep();
+    expect(socket.ended?.code).toBe(CloseCode.TokenExpired);
+  });
+
+  it('only applies the newest of two refreshes in flight, and refuses refreshes without a refresher', async () => {
+    let release: (check: RefreshCheck) => void = () => undefined;
+    const slow = new Promise<RefreshCheck>((resolve) => (release = resolve));
+    let calls = 0;
+    const refresher: TokenRefresher = async () => (++calls === 1 ? slow : { ok: true, principal: { ...principal0, expiresAtMs: NOW_MS + 60_000 }, organizations: ['acme'] });
+    const principal0: Principal = { userId: 'u1', organizations: ['acme'], issuedAtMs: NOW_MS - 60_000, expiresAtMs: NOW_MS + 10_000, scopes: [] };
+    const { feedOf, append, connect, clock } = setup({ refresher });
+    const [acme0] = await append('acme', 1);
+    feedOf('acme').deliver(acme0!);
+    const { session } = connect(principal0, { acme: live(acme0!.id) });
+    session.onText('{"event_type":"auth.refresh","data":{"token":"older"}}', clock.ms);
+    session.onText('{"event_type":"auth.refresh","data":{"token":"newer"}}', clock.ms);
+    await settle();
+    expect(session.expiresAtMs).toBe(NOW_MS + 60_000);
+    release({ ok: true, principal: { ...principal0, expiresAtMs: NOW_MS + 20_000 }, organizations: ['acme'] });
+    await settle();
+    expect(session.expiresAtMs).toBe(NOW_MS + 60_000);
+
+    const plain = setup();
+    const [first] = await plain.append('acme', 1);
+    plain.feedOf('acme').deliver(first!);
+    const other = plain.connect(principal0, { acme: live(first!.id) });
+    other.session.onText('{"event_type":"auth.refresh","data":{"token":"t"}}', plain.clock.ms);
+    expect(other.socket.frames().at(-1)).toMatchObject({ event_type: 'error', data: { code: 'refresh_failed' } });
+  });
+
   it('sends connection.established first, with the plan\'s cursor and recovered map, then catches up and goes live', async () => {
     const { manager, feedOf, append, principal, connect, metrics } = setup();
     const acme = await append('acme', 3);
@@ -243,6 +323,7 @@ describe('ConnectionManager', () => {
         max_payload_bytes: 4_096,
         pod: 'pod-a',
         token_expires_at: new Date(NOW_MS + 10_000).toISOString(),
+        refresh_in_ms: 5_000, // half of what is left, at most 30 s before exp
       },
     });
     expect(socket.after()).toEqual([acme[1]!.id, acme[2]!.id]);

@@ -8,13 +8,14 @@ import type { HistoryStore } from '../history/history-store.js';
 import type { MembershipStore } from '../membership/membership-store.js';
 import type { CloseReason, GatewayMetrics } from '../metrics/metrics.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import type { ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
+import type { AuthRefreshedFrame, ConnectionEstablishedFrame, OrganizationChangedFrame } from '../protocol/frames.js';
 import { formatResume } from '../protocol/resume.js';
 import { ConnectionRegistry } from '../registry/connection-registry.js';
 import type { MembershipTransition } from './membership-transition.js';
 import { OrganizationCatchUp, type CatchUpDeps, type CatchUpOutcome } from './organization-catch-up.js';
 import { Session, type SessionLimits, type SessionObserver } from './session.js';
 import { organizationTopic, type SocketPort } from './socket-port.js';
+import { refreshInMs, type TokenRefresher } from './token-refresh.js';
 
 /** Interest in organizations' feeds: held while a connection receives (or catches up on) one. */
 export interface FeedInterest {
@@ -74,6 +75,7 @@ export class ConnectionManager {
   private readonly observer: SessionObserver = {
     onClientMessage: (eventType) => this.metrics.clientMessages.inc({ event_type: eventType }),
     onClientError: (code) => this.metrics.clientErrors.inc({ code }),
+    onRefresh: (session, token) => this.refresh(session, token),
   };
   private readonly registry = new ConnectionRegistry<Session>();
   private changeCount = 0;
@@ -85,7 +87,12 @@ export class ConnectionManager {
     private readonly logger: Logger,
     private readonly feeds: FeedInterest,
     private readonly catchUpDeps: CatchUpDeps,
-    private readonly reconciler: { readonly membership: Pick<MembershipStore, 'effectiveOrganizations'>; readonly history: Pick<HistoryStore, 'lastId'> },
+    private readonly reconciler: {
+      readonly membership: Pick<MembershipStore, 'effectiveOrganizations'>;
+      readonly history: Pick<HistoryStore, 'lastId'>;
+      /** Checks `auth.refresh` tokens; without it, refreshes are refused (the client reconnects at expiry). */
+      readonly refresher?: TokenRefresher;
+    },
     private readonly hooks: ConnectionHooks = {},
     private readonly now: () => number = Date.now,
   ) {
@@ -138,6 +145,7 @@ export class ConnectionManager {
         max_payload_bytes: this.options.maxPayloadBytes,
         pod: this.options.podName,
         token_expires_at: new Date(principal.expiresAtMs).toISOString(),
+        refresh_in_ms: refreshInMs(principal.expiresAtMs, this.now()),
       },
     };
     this.registry.add(session, principal.userId, organizations);
@@ -223,6 +231,53 @@ export class ConnectionManager {
       }));
     }
     return changed;
+  }
+
+  /**
+   * `auth.refresh`: the new token is checked with the connect rules; when it passes, the connection
+   * takes its expiry and claims, organizations it no longer grants are revoked at once, new ones are
+   * granted from their current position (gap-free, like a membership grant), and `auth.refreshed`
+   * answers. When it fails, an error frame (`refresh_failed`) says why and the connection goes on
+   * with its current token until that expires. Only the newest refresh of a connection applies.
+   */
+  private refresh(session: Session, token: string): void {
+    const refresher = this.reconciler.refresher;
+    if (refresher === undefined) {
+      session.error('refresh_failed', 'this gateway does not refresh tokens in band; reconnect with a fresh token');
+      return;
+    }
+    const attempt = session.refreshes;
+    refresher(session.userId, token).then(async (check) => {
+      if (session.status !== 'open' || session.refreshes !== attempt) return;
+      if (!check.ok) {
+        this.metrics.tokenRefreshes.inc({ result: 'refused' });
+        session.error('refresh_failed', check.message);
+        return;
+      }
+      const { principal, organizations } = check;
+      session.claims = { organizations: principal.organizations, issuedAtMs: principal.issuedAtMs };
+      session.expiresAtMs = principal.expiresAtMs;
+      const current = this.registry.organizationsOf(session);
+      const granted = new Set(organizations);
+      for (const organization of current) if (!granted.has(organization)) this.revoke(session, organization);
+      const refreshed: AuthRefreshedFrame = {
+        event_type: 'auth.refreshed',
+        data: { token_expires_at: new Date(principal.expiresAtMs).toISOString(), refresh_in_ms: refreshInMs(principal.expiresAtMs, this.now()), organizations: [...organizations] },
+      };
+      this.metrics.tokenRefreshes.inc({ result: 'refreshed' });
+      if (!session.send(JSON.stringify(refreshed))) return;
+      for (const organization of organizations) {
+        if (current.includes(organization)) continue;
+        const position = await this.reconciler.history.lastId(organization);
+        if (session.status !== 'open' || session.refreshes !== attempt) return;
+        this.applyTo(session, { eventType: 'organization.member.added', organizationId: organization, userId: session.userId, atMs: this.now() }, position);
+      }
+    }).catch((error: unknown) => {
+      // A history read for a grant failed, or a bug: the connection resumes rather than miss a grant.
+      this.metrics.handlerErrors.inc({ handler: 'refresh' });
+      this.logger.error({ err: error, connection: session.id }, 'applying a token refresh failed; closing the connection');
+      if (session.status === 'open') session.close(CloseCode.TryAgainLater, 'could not apply the token refresh; reconnect', 'internal_error');
+    });
   }
 
   /** Closes every session of a user (e.g. an operator's "disconnect user"). */

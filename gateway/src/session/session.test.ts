@@ -32,11 +32,22 @@ function session(overrides: Partial<SessionLimits> = {}): { s: Session; socket: 
   const s = new Session('c1', 'u1', { organizations: [], issuedAtMs: undefined }, Date.now() + 60_000, socket, { ...limits, ...overrides }, {
     onClientMessage: (t) => observed.push(`msg:${t}`),
     onClientError: (c) => observed.push(`err:${c}`),
+    onRefresh: (_session, token) => observed.push(`refresh:${token}`),
   }, 0);
   return { s, socket, observed };
 }
 
 describe('Session', () => {
+  it('hands an auth.refresh token over, and answers one without a token with invalid_frame', () => {
+    const { s, socket, observed } = session();
+    s.onText('{"event_type":"auth.refresh","data":{"token":"jwt-2"}}', 1);
+    expect(observed).toEqual(['msg:auth.refresh', 'refresh:jwt-2']);
+    expect(s.refreshes).toBe(1);
+    for (const bad of ['{"event_type":"auth.refresh"}', '{"event_type":"auth.refresh","data":{"token":""}}']) s.onText(bad, 2);
+    expect(socket.errors()).toEqual(['invalid_frame', 'invalid_frame']);
+    expect(s.refreshes).toBe(1);
+  });
+
   it('answers ping with pong and records liveness', () => {
     const { s, socket } = session();
     s.onText('{"event_type":"ping"}', 500);

@@ -16,6 +16,8 @@ export interface SessionLimits {
 export interface SessionObserver {
   onClientMessage(eventType: string): void;
   onClientError(code: ErrorCode): void;
+  /** The client sent `auth.refresh` with a token (not yet verified). */
+  onRefresh(session: Session, token: string): void;
 }
 
 export type SessionStatus = 'open' | 'closing' | 'closed';
@@ -31,6 +33,8 @@ export class Session {
   lastSeenMs: number;
   /** When the heartbeat last pinged this session. */
   pingedAtMs = 0;
+  /** How many `auth.refresh` frames were taken up: only the newest one's outcome applies. */
+  refreshes = 0;
   private readonly bucket: TokenBucket;
   private strikes = 0;
   private malformed = 0;
@@ -38,9 +42,10 @@ export class Session {
   constructor(
     readonly id: string,
     readonly userId: string,
-    /** The token's own organization claim and issue time: what the memberships are recomputed from. */
-    readonly claims: { readonly organizations: readonly string[]; readonly issuedAtMs: number | undefined },
-    readonly expiresAtMs: number,
+    /** The token's own organization claim and issue time: what the memberships are recomputed from (a refresh replaces them). */
+    public claims: { readonly organizations: readonly string[]; readonly issuedAtMs: number | undefined },
+    /** The token's `exp` (a refresh moves it). */
+    public expiresAtMs: number,
     readonly socket: SocketPort,
     private readonly limits: SessionLimits,
     private readonly observer: SessionObserver,
@@ -111,12 +116,24 @@ export class Session {
       this.send(PONG_TEXT);
       return;
     }
+    if (eventType === 'auth.refresh') {
+      const data = (frame as { data?: unknown }).data;
+      const token = data !== null && typeof data === 'object' ? (data as { token?: unknown }).token : undefined;
+      if (typeof token !== 'string' || token === '') {
+        this.malformedFrame('invalid_frame', 'auth.refresh needs data.token: the new JWT');
+        return;
+      }
+      this.observer.onClientMessage('auth.refresh');
+      this.refreshes += 1;
+      this.observer.onRefresh(this, token);
+      return;
+    }
     if (typeof eventType !== 'string') {
       this.malformedFrame('invalid_frame', 'frame must be a JSON object with an event_type');
       return;
     }
     this.observer.onClientMessage('unknown');
-    this.error('unknown_event_type', 'unknown event_type; clients may send: ping');
+    this.error('unknown_event_type', 'unknown event_type; clients may send: ping, auth.refresh');
   }
 
   /**
@@ -156,7 +173,8 @@ export class Session {
     this.error(code, message);
   }
 
-  private error(code: ErrorCode, message: string): void {
+  /** Sends an error frame (counted); the connection stays open. */
+  error(code: ErrorCode, message: string): void {
     this.observer.onClientError(code);
     const frame: ErrorFrame = { event_type: 'error', data: { code, message } };
     this.send(JSON.stringify(frame));
