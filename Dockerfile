@@ -51,6 +51,7 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/gateway/src ./dist/gateway/src
+COPY scripts/run-gateway.sh ./scripts/run-gateway.sh
 
 # The image's unprivileged `node` user, numeric so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
@@ -58,5 +59,7 @@ EXPOSE 8081 9091
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.MANAGEMENT_PORT || 9091) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Exec form: node is PID 1 and receives SIGTERM itself (graceful drain, docs/operations.md).
-ENTRYPOINT ["node", "dist/gateway/src/main.js"]
+# Exec form, through a wrapper that execs node (so node is PID 1 and receives SIGTERM itself:
+# graceful drain, docs/operations.md) with stderr filtered of the pinned uWS build's per-connection
+# upgrade warning; every other stderr line passes.
+ENTRYPOINT ["scripts/run-gateway.sh", "node", "dist/gateway/src/main.js"]

@@ -106,14 +106,17 @@ describe('Dockerfile (static checks)', () => {
     const entrypoint = runtime.instructions.filter((i) => i.keyword === 'ENTRYPOINT');
     expect(entrypoint).toHaveLength(1);
     const command = execForm(entrypoint[0] as (typeof entrypoint)[number]);
-    expect(command).toEqual(['node', 'dist/gateway/src/main.js']);
+    expect(command).toEqual(['scripts/run-gateway.sh', 'node', 'dist/gateway/src/main.js']);
+    // The wrapper execs its arguments (node stays PID 1) and is copied into the image.
+    expect(read('scripts/run-gateway.sh')).toMatch(/^exec "\$@" 2> >\(/m);
+    expect(runtime.instructions.some((i) => i.keyword === 'COPY' && i.args.includes('scripts/run-gateway.sh'))).toBe(true);
     expect(runtime.instructions.some((i) => i.keyword === 'CMD')).toBe(false);
 
     // npm start = build, then the same node command; the README documents npm start.
     expect(packageJson.scripts.start?.split('&&').map((s) => s.trim()).at(-1)).toBe(command?.join(' '));
     const readme = read('README.md');
     expect(readme).toMatch(/npm (ci && npm )?start/);
-    for (const [documented] of readme.matchAll(/node dist\/\S+/g)) expect(documented).toBe(command?.join(' '));
+    for (const [documented] of readme.matchAll(/node dist\/\S+/g)) expect(documented).toBe(command?.slice(1).join(' '));
     expect(existsSync(join(REPO_ROOT, 'gateway', 'src', 'main.ts')), 'gateway/src/main.ts (compiled to dist/gateway/src/main.js)').toBe(true);
 
     const users = runtime.instructions.filter((i) => i.keyword === 'USER');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runGatewayExpectingFailure, spawnGateway, type GatewayProcess } from './helpers/gateway-process.js';
+import { runGatewayExpectingFailure, spawnGateway, TSX_GATEWAY_COMMAND, type GatewayProcess } from './helpers/gateway-process.js';
 import { TEST_SECRET, token } from './helpers/gateway.js';
 import { freePort } from './harness/free-port.js';
 import { TestClient, expectRefused } from './helpers/ws-client.js';
@@ -112,5 +112,32 @@ describe('the gateway process', () => {
     expect(client.frames[0]!.data).toMatchObject({ user_id: 'alice', organizations: ['acme'] });
     gw.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
+  });
+
+  it('behind scripts/run-gateway.sh (the image\'s entry point), stderr holds none of the uWS upgrade warnings the bare process prints per connection', async () => {
+    const warning = 'uWS.HttpResponse writes must be made from within a corked callback';
+    const stderrAfterConnects = async (command: readonly [string, ...string[]]): Promise<{ stderr: string; stdout: Array<Record<string, unknown>> }> => {
+      const gw = await spawnGateway({ JWT_SECRET: TEST_SECRET }, { command });
+      processes.push(gw);
+      const url = `ws://127.0.0.1:${gw.port}/api/ws`;
+      const clients = await Promise.all(Array.from({ length: 5 }, async (_, i) => TestClient.established(url, await token(`w-${i}`, ['acme']))));
+      await Promise.all(clients.map((c) => c.close()));
+      gw.kill('SIGTERM');
+      expect(await gw.exited).toBe(0); // the wrapper execs: the gateway gets the signal and its code is the exit code
+      return { stderr: gw.stderr(), stdout: gw.logs };
+    };
+    // Without the filter the pinned build warns for each connection; if it stops, this filter can go.
+    const bare = await stderrAfterConnects(TSX_GATEWAY_COMMAND);
+    expect(bare.stderr.split(warning).length - 1).toBeGreaterThanOrEqual(5);
+    const wrapped = await stderrAfterConnects(['scripts/run-gateway.sh', ...TSX_GATEWAY_COMMAND]);
+    expect(wrapped.stderr).not.toContain(warning);
+    expect(wrapped.stdout.filter((entry) => 'raw' in entry)).toEqual([]); // stdout: JSON lines only
+    expect(wrapped.stdout.some((entry) => entry['msg'] === 'connection closed' || typeof entry['port'] === 'number')).toBe(true);
+  }, 60_000);
+
+  it('passes every other stderr line through the filter unchanged', () => {
+    const run = spawnSync('scripts/run-gateway.sh', ['bash', '-c', 'echo "a real problem" >&2; echo "Warning: uWS.HttpResponse writes must be made from within a corked callback. See documentation for uWS.HttpResponse.cork and consult the user manual." >&2; echo "and another" >&2; exit 3'], { encoding: 'utf8' });
+    expect(run.status).toBe(3);
+    expect(run.stderr).toBe('a real problem\nand another\n');
   });
 });
