@@ -41,6 +41,11 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('"abc"');
   });
 
+  it('refuses a REDIS_KEY_PREFIX with braces: they would take the place of the keys\' {org} hash tags', () => {
+    for (const prefix of ['a{', '{app}:', 'x}']) expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix }).map((p) => p.split(':')[0])).toContain('REDIS_KEY_PREFIX');
+    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379', JWT_SECRET: 'a-development-secret-of-at-least-32-chars', REDIS_KEY_PREFIX: 'app.prod:' })).toEqual([]);
+  });
+
   it('checks cross-field rules even when another variable is bad', () => {
     const names = problemsOf({ PORT: 'abc', HEARTBEAT_INTERVAL_MS: '70000' }).map((p) => p.split(':')[0]);
     expect(names.sort()).toEqual(['HEARTBEAT_INTERVAL_MS', 'PORT']);

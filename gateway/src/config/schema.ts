@@ -63,7 +63,8 @@ export const envSchema = z.object({
   HEARTBEAT_TIMEOUT_MS: int(2_000, 960_000).default(60_000),
 
   REDIS_URL: url(/^rediss?:$/).optional(),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._{}-]{1,64}$/).default('orgcast:'),
+  // No braces: a `{` in the prefix would become every key's Redis Cluster hash tag, in place of `{org}`.
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits, colon, dot, dash, underscore; no braces (they would replace the keys\' {org} hash tags), at most 64').default('orgcast:'),
   MEMBERSHIP_REVOCATION_TTL_SECONDS: int(60, 31_536_000).default(86_400),
 
   AMQP_URL: url(/^amqps?:$/).optional(),
