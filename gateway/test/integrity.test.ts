@@ -151,6 +151,28 @@ describe('delivery integrity across gateway processes', () => {
     expect(ns(poll.events)).toEqual([100]);
   }, 30_000);
 
+  it('a connection that refreshed its token in band resumes on another pod after its pod dies, with the new token, losing nothing', async () => {
+    const exchange = randomName('tasks');
+    const [a, b] = [await pod(exchange, { JWT_CLOCK_TOLERANCE_SECONDS: '0' }), await pod(exchange, { JWT_CLOCK_TOLERANCE_SECONDS: '0' })];
+    const publisher = publisherFor(exchange);
+    const first = await TestClient.established(`ws://127.0.0.1:${a.port}/api/ws`, await token('ria', ['ref-org'], { ttlSeconds: 3 }));
+    clients.push(first);
+    const renewed = await token('ria', ['ref-org'], { ttlSeconds: 120 });
+    first.send({ event_type: 'auth.refresh', data: { token: renewed } });
+    await first.waitFor((f) => f.event_type === 'auth.refreshed');
+    await publisher.tasks([0, 1, 2].map((n) => ({ organizationId: 'ref-org', data: { n } })));
+    const seen = await first.waitForCount(undefined, 3);
+    a.kill('SIGKILL');
+    await first.waitForClose(5_000);
+    await publisher.tasks([3, 4].map((n) => ({ organizationId: 'ref-org', data: { n } })));
+    // Past the first token's exp: only the refreshed one still opens a connection.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    const resumed = await TestClient.established(`ws://127.0.0.1:${b.port}/api/ws?resume=${encodeURIComponent(`ref-org:${seen[2]!.id}`)}`, renewed);
+    clients.push(resumed);
+    expect((resumed.frames[0]!.data as { recovered: Record<string, boolean> }).recovered).toEqual({ 'ref-org': true });
+    expect(ns([...seen, ...(await resumed.waitForCount(undefined, 2))])).toEqual([0, 1, 2, 3, 4]);
+  }, 30_000);
+
   it('a long poll admitted before a removal returns none of the events sequenced after it', async () => {
     const exchange = randomName('tasks');
     const gw = await pod(exchange);
