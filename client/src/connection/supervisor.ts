@@ -48,10 +48,10 @@ type Phase =
   | { readonly kind: 'polling'; readonly abort: AbortController }
   | { readonly kind: 'closed' };
 
-/** The one WebSocket in flight: `foreground` in WebSocket mode, `upgrade` while polling. */
 /** Refreshes of one connection's token are at least this far apart. */
 const MIN_REFRESH_INTERVAL_MS = 1_000;
 
+/** The one WebSocket in flight: `foreground` in WebSocket mode, `upgrade` while polling. */
 interface WsSlot {
   role: 'foreground' | 'upgrade';
   connection: WsConnection | undefined;
